@@ -1,123 +1,227 @@
 """Initial partition by recursive bisection of the atom graph.
 
-A set of atoms is cut in two so that the two sides hold the weight of ``k1`` and ``k2`` grids. Five
-orderings of the atoms are swept (four directions of the centroids and the Fiedler vector of the
-cut-cost graph, which follows cheap street edges); along each, the prefix whose weight is within a
-slack of the share and whose cut is cheapest is taken; both sides are made connected; the cheapest
-candidate wins. Both halves are then cut again until every part is one grid.
+A set of atoms is cut in two so that the two sides hold the weight of ``k1`` and ``k2`` grids.
+Candidates: sweeps along the two principal directions of the centroids and along the Fiedler vector of the
+cut-cost graph (which follows cheap street edges), each made connected, and balanced cuts of random
+spanning trees (connected by construction, as in ReCom). The candidate within the balance slack with
+the cheapest cut wins. Both halves are cut again until every part is one grid.
+
+Graphs are handled as edge lists (``row < col``) so that induced subgraphs, cut costs and side
+components are numpy operations rather than sparse-matrix slicing.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 
-_ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
+
+
+@dataclass
+class EdgeList:
+    """An undirected graph as edges ``row[i] < col[i]`` with a cost each, over ``n`` nodes."""
+
+    row: np.ndarray
+    col: np.ndarray
+    cost: np.ndarray
+    n: int
+
+    @classmethod
+    def from_matrix(cls, matrix: sp.spmatrix) -> EdgeList:
+        """Edges of the upper triangle of a symmetric matrix."""
+        upper = sp.triu(matrix, k=1).tocoo()
+        keep = upper.data > 0
+        return cls(upper.row[keep].astype(np.int64), upper.col[keep].astype(np.int64), upper.data[keep].astype(float),
+                   matrix.shape[0])
+
+    def induced(self, nodes: np.ndarray) -> EdgeList:
+        """The subgraph on ``nodes``, renumbered 0..len(nodes)-1 in the order given."""
+        local = np.full(self.n, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        r, c = local[self.row], local[self.col]
+        keep = (r >= 0) & (c >= 0)
+        return EdgeList(r[keep], c[keep], self.cost[keep], len(nodes))
+
+    def matrix(self, data: np.ndarray | None = None) -> sp.csr_matrix:
+        """Symmetric CSR matrix of the edges (with ``data`` instead of the costs if given)."""
+        values = self.cost if data is None else data
+        return sp.csr_matrix((np.concatenate([values, values]),
+                              (np.concatenate([self.row, self.col]), np.concatenate([self.col, self.row]))),
+                             shape=(self.n, self.n))
+
+    def cut(self, side: np.ndarray) -> float:
+        """Cost of the edges between ``side`` and the rest."""
+        return float(self.cost[side[self.row] != side[self.col]].sum())
+
+    def side_components(self, side: np.ndarray) -> np.ndarray:
+        """Component label of every node within its own side (label propagation, pointer jumping)."""
+        same = side[self.row] == side[self.col]
+        row, col = self.row[same], self.col[same]
+        label = np.arange(self.n)
+        while True:
+            low = np.minimum(label[row], label[col])
+            new = label.copy()
+            np.minimum.at(new, row, low)
+            np.minimum.at(new, col, low)
+            new = new[new]
+            if np.array_equal(new, label):
+                return label
+            label = new
 
 
 def recursive_bisection(
-    cost: sp.csr_matrix, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, k: int, *, tolerance: float
+    graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, k: int, *, tolerance: float,
+    rng: np.random.Generator,
 ) -> list[np.ndarray]:
     """Split the connected set ``nodes`` into ``k`` connected parts of near-equal weight.
 
     Parameters
     ----------
-    cost
-        Symmetric cut cost between atoms (all atoms of the graph).
+    graph
+        Cut costs between atoms (all atoms of the graph).
     weights
         Balancing weight per atom.
     xy
-        Centroid coordinates per atom (metres).
+        Centroid coordinates per atom (m).
     nodes
         The atoms to split (a connected set).
     k
         Number of parts.
     tolerance
         Relative balance tolerance, used for the slack of each cut.
+    rng
+        Random generator for the spanning-tree candidates.
     """
     if k <= 1 or len(nodes) <= 1:
         return [nodes]
     k = min(k, len(nodes))
     k1 = k // 2
-    left, right = bisect(cost, weights, xy, nodes, share=k1 / k, slack=0.5 * tolerance / k, min_sizes=(k1, k - k1))
-    return (recursive_bisection(cost, weights, xy, left, k1, tolerance=tolerance)
-            + recursive_bisection(cost, weights, xy, right, k - k1, tolerance=tolerance))
+    left, right = bisect(graph, weights, xy, nodes, share=k1 / k, slack=0.5 * tolerance / k,
+                         min_sizes=(k1, k - k1), rng=rng)
+    return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng)
+            + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng))
 
 
 def bisect(
-    cost: sp.csr_matrix, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, *, share: float, slack: float,
-    min_sizes: tuple[int, int],
+    graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, *, share: float, slack: float,
+    min_sizes: tuple[int, int], rng: np.random.Generator, trees: int = 6, angles: int = 2, spectral: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut ``nodes`` in two connected sides, the first holding ``share`` of the weight."""
-    sub = cost[nodes][:, nodes].tocsr()
+    """Cut ``nodes`` in two connected sides, the first holding ``share`` of the weight.
+
+    The candidate with the cheapest cut within ``slack`` (a share of the total weight) wins;
+    when none is within it, the one closest to the share.
+    """
+    sub = graph.induced(nodes)
     w = weights[nodes]
-    total = w.sum()
-    best: tuple[float, np.ndarray] | None = None
-    for order in _orderings(sub, xy[nodes]):
-        side = _sweep(sub, w, order, share=share, slack=slack, min_sizes=min_sizes)
-        side = _make_connected(sub, w, side)
+    total = max(w.sum(), 1e-12)
+    candidates = []
+    candidates += [_make_connected(sub, w, _sweep(sub, w, order, share=share, slack=slack, min_sizes=min_sizes))
+                   for order in _orderings(sub, xy[nodes], angles, spectral=spectral)]
+    if len(nodes) >= 3 and trees:
+        candidates += tree_cuts(sub, w, share=share, slack=slack, rng=rng, trees=trees)
+    best: tuple[tuple[float, float], np.ndarray] | None = None
+    for side in candidates:
         if side.all() or not side.any():
             continue
-        imbalance = abs(w[side].sum() - share * total) / max(total, 1e-12)
-        cut = float(sub[side][:, ~side].sum())
-        score = cut * (1.0 + 10.0 * max(0.0, imbalance - slack) / max(slack, 1e-9))
-        if best is None or score < best[0]:
-            best = (score, side)
+        key = (max(0.0, abs(w[side].sum() - share * total) / total - slack), sub.cut(side))
+        if best is None or key < best[0]:
+            best = (key, side)
     if best is None:
         order = np.argsort(xy[nodes, 0], kind="stable")
         side = np.zeros(len(nodes), dtype=bool)
         side[order[: max(1, len(nodes) // 2)]] = True
-        best = (0.0, _make_connected(sub, w, side))
+        best = ((0.0, 0.0), _make_connected(sub, w, side))
     return nodes[best[1]], nodes[~best[1]]
 
 
-def _orderings(sub: sp.csr_matrix, xy: np.ndarray) -> list[np.ndarray]:
+def tree_cuts(
+    sub: EdgeList, w: np.ndarray, *, share: float, slack: float, rng: np.random.Generator, trees: int
+) -> list[np.ndarray]:
+    """Balanced cuts of random spanning trees of the connected graph ``sub`` (as in ReCom).
+
+    Cutting one edge of a spanning tree splits the graph into two connected sides; for each tree
+    the (at most three) best balanced edges are kept.
+    """
+    n = sub.n
+    total = max(w.sum(), 1e-12)
+    out = []
+    for _ in range(trees):
+        tree = csgraph.minimum_spanning_tree(sub.matrix(rng.random(len(sub.cost)) + 1e-6))
+        root = int(rng.integers(n))
+        order, parent = csgraph.depth_first_order(tree, root, directed=False, return_predecessors=True)
+        if len(order) < n:
+            break  # not connected
+        below, size = _subtree_sums(order, parent, w)
+        gap = np.minimum(np.abs(below - share * total), np.abs(total - below - share * total)) / total
+        gap[root] = np.inf
+        pos = np.empty(n, dtype=np.int64)
+        pos[order] = np.arange(n)
+        for v in np.argsort(gap, kind="stable")[:3]:
+            if gap[v] > slack and out:
+                break
+            side = (pos >= pos[v]) & (pos < pos[v] + size[v])  # the subtree of v, contiguous in DFS order
+            if abs(below[v] - share * total) > abs(total - below[v] - share * total):
+                side = ~side
+            out.append(side)
+    return out
+
+
+def _subtree_sums(order: np.ndarray, parent: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and node count below every node of a rooted tree, by depth level (vectorised)."""
+    n = len(order)
+    depth = np.zeros(n, dtype=np.int64)
+    for v in order[1:]:  # DFS preorder: a parent is always seen before its children
+        depth[v] = depth[parent[v]] + 1
+    below, size = w.astype(float).copy(), np.ones(n, dtype=np.int64)
+    for level in range(int(depth.max()), 0, -1):
+        nodes = np.flatnonzero(depth == level)
+        np.add.at(below, parent[nodes], below[nodes])
+        np.add.at(size, parent[nodes], size[nodes])
+    return below, size
+
+
+def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool) -> list[np.ndarray]:
+    """Sweep orders: ``angles`` directions from the principal axis, and the Fiedler vector."""
     centred = xy - xy.mean(axis=0)
     cov = centred.T @ centred
-    _, vectors = np.linalg.eigh(cov) if len(xy) > 1 else (None, np.eye(2))
-    major = np.arctan2(vectors[1, -1], vectors[0, -1])
+    major = 0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])  # principal axis of a 2×2 covariance
     orders = []
-    for angle in _ANGLES:
+    for angle in np.arange(angles) * np.pi / max(angles, 1):
         direction = np.array([np.cos(major + angle), np.sin(major + angle)])
         orders.append(np.lexsort((centred[:, 1], centred[:, 0], centred @ direction)))
-    fiedler = _fiedler(sub)
+    fiedler = _fiedler(sub) if spectral else None
     if fiedler is not None:
         orders.append(np.lexsort((centred[:, 0], fiedler)))
     return orders
 
 
-def _fiedler(sub: sp.csr_matrix) -> np.ndarray | None:
+def _fiedler(sub: EdgeList) -> np.ndarray | None:
     """Second eigenvector of the normalised Laplacian (None if it cannot be computed)."""
-    n = sub.shape[0]
-    if n < 3:
+    n = sub.n
+    if n < 24 or len(sub.cost) == 0:
         return None
-    laplacian = csgraph.laplacian(sub.astype(float), normed=True)
+    laplacian = csgraph.laplacian(sub.matrix(), normed=True)
     try:
-        if n <= 400:
-            _, vectors = np.linalg.eigh(laplacian.toarray())
-        else:
-            _, vectors = eigsh(laplacian.tocsc(), k=2, sigma=-1e-3, which="LM", v0=np.ones(n))
-            vectors = vectors[:, np.argsort(_)]
-    except (ArpackError, ArpackNoConvergence, RuntimeError, np.linalg.LinAlgError):
+        values, vectors = eigsh(laplacian.tocsc(), k=2, sigma=-1e-3, which="LM", v0=np.ones(n))
+    except (ArpackError, ArpackNoConvergence, RuntimeError):
         return None
-    return vectors[:, 1]
+    return vectors[:, int(np.argsort(values)[1])]
 
 
 def _sweep(
-    sub: sp.csr_matrix, w: np.ndarray, order: np.ndarray, *, share: float, slack: float, min_sizes: tuple[int, int]
+    sub: EdgeList, w: np.ndarray, order: np.ndarray, *, share: float, slack: float, min_sizes: tuple[int, int]
 ) -> np.ndarray:
     """Best prefix of ``order``: within ``slack`` of ``share`` of the weight, with the cheapest cut."""
     n = len(order)
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
-    coo = sp.triu(sub, k=1).tocoo()
-    lo = np.minimum(pos[coo.row], pos[coo.col])
-    hi = np.maximum(pos[coo.row], pos[coo.col])
-    diff = np.zeros(n + 1)
-    np.add.at(diff, lo + 1, coo.data)
-    np.add.at(diff, hi + 1, -coo.data)
+    lo, hi = np.minimum(pos[sub.row], pos[sub.col]), np.maximum(pos[sub.row], pos[sub.col])
+    diff = np.bincount(lo + 1, weights=sub.cost, minlength=n + 1) - np.bincount(hi + 1, weights=sub.cost,
+                                                                                minlength=n + 1)
     cut = np.cumsum(diff)[1:]  # cut[t-1] = cut cost of the prefix of length t
     prefix = np.cumsum(w[order])
     total = prefix[-1] if n else 0.0
@@ -137,17 +241,16 @@ def _sweep(
     return side
 
 
-def _make_connected(sub: sp.csr_matrix, w: np.ndarray, side: np.ndarray) -> np.ndarray:
+def _make_connected(sub: EdgeList, w: np.ndarray, side: np.ndarray) -> np.ndarray:
     """Keep the heaviest piece of each side; hand the other pieces to the opposite side."""
     side = side.copy()
     for flag in (True, False):
-        members = np.flatnonzero(side == flag)
-        if len(members) <= 1:
+        labels = sub.side_components(side)
+        members = side == flag
+        pieces = np.unique(labels[members])
+        if len(pieces) <= 1:
             continue
-        count, labels = csgraph.connected_components(sub[members][:, members], directed=False)
-        if count == 1:
-            continue
-        mass = np.bincount(labels, weights=w[members], minlength=count) + 1e-9 * np.bincount(labels, minlength=count)
+        mass = np.bincount(labels[members], weights=w[members] + 1e-9, minlength=labels.max() + 1)
         keep = int(np.argmax(mass))
-        side[members[labels != keep]] = not flag
+        side[members & (labels != keep)] = not flag
     return side

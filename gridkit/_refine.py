@@ -1,18 +1,26 @@
 """Local search on a partition of the atom graph: balance first, then cheaper, more compact cuts.
 
-Moves are single boundary atoms passing to a neighbouring grid. A move never empties a grid and never
-disconnects the grid it leaves (the neighbours of the atom in its grid must stay connected without
-it). Balancing follows the diffusion flows between neighbouring grids (the solution of the quotient
-graph's Laplacian system), so weight travels along chains of grids and not only between two.
-Refining then takes moves that lower the cut cost while both grids stay inside the tolerance.
+Three kinds of step, each keeping every grid connected and non-empty:
+
+- diffusion: weight flows between neighbouring grids along the solution of the quotient graph's
+  Laplacian system, carried by single boundary atoms, so it travels along chains of grids;
+- recombination: a grid outside the tolerance is merged with one or two neighbours and the union is
+  cut again (:func:`gridkit._bisect.bisect`), which frees grids that hang on a narrow link;
+- refinement: the union of two neighbouring grids is re-cut where a cheaper balanced cut exists, then
+  single boundary atoms move where that lowers the cut cost and keeps both grids inside the tolerance.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.sparse.linalg import spsolve
+
+from gridkit._bisect import EdgeList, bisect, recursive_bisection
 
 
 class Plan:
@@ -20,35 +28,44 @@ class Plan:
 
     Parameters
     ----------
-    cost
-        Symmetric CSR cut cost between atoms.
+    graph
+        Cut costs between atoms.
     weights
         Balancing weight per atom.
     labels
-        Grid of every atom; atoms with a negative label are fixed (not moved, not targets).
+        Grid of every atom (0..k-1).
     mean
         The balance target per grid (community weight / number of grids).
     tolerance
         Relative two-sided tolerance.
     rng
-        Random generator (move order).
+        Random generator (move order, spanning trees).
     frozen
         Per grid, True for grids that neither give nor take atoms (oversize grids).
+    xy
+        Centroid coordinates per atom (m).
+    interior
+        Per edge of ``graph``, True where the edge crosses the inside of a block (not a street).
     """
 
-    def __init__(self, cost: sp.csr_matrix, weights: np.ndarray, labels: np.ndarray, *, mean: float,
-                 tolerance: float, rng: np.random.Generator, frozen: np.ndarray | None = None) -> None:
-        self.indptr, self.indices, self.data = cost.indptr, cost.indices, cost.data
+    def __init__(self, graph: EdgeList, weights: np.ndarray, labels: np.ndarray, *, mean: float,
+                 tolerance: float, rng: np.random.Generator, xy: np.ndarray,
+                 frozen: np.ndarray | None = None, interior: np.ndarray | None = None) -> None:
+        self.graph = graph
+        self.interior = np.ones(len(graph.cost), dtype=bool) if interior is None else interior
+        matrix = graph.matrix()
+        self.indptr, self.indices, self.data = matrix.indptr, matrix.indices, matrix.data
         self.weights = weights.astype(float)
         self.labels = labels.copy()
+        self.xy = xy
         self.k = int(labels.max()) + 1 if len(labels) else 0
-        self.grid_weight = np.bincount(labels[labels >= 0], weights=self.weights[labels >= 0], minlength=self.k)
-        self.grid_size = np.bincount(labels[labels >= 0], minlength=self.k)
+        self.grid_weight = np.bincount(labels, weights=self.weights, minlength=self.k)
+        self.grid_size = np.bincount(labels, minlength=self.k)
         self.mean, self.tolerance, self.rng = mean, tolerance, rng
         self.lower, self.upper = mean * (1 - tolerance), mean * (1 + tolerance)
         self.frozen = np.zeros(self.k, dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool)
 
-    # -- moves -------------------------------------------------------------------------------
+    # -- single moves ------------------------------------------------------------------------
     def neighbours(self, atom: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.indptr[atom], self.indptr[atom + 1]
         return self.indices[lo:hi], self.data[lo:hi]
@@ -73,9 +90,7 @@ class Plan:
         queue = deque([int(inside[0])])
         while queue and wanted:
             node = queue.popleft()
-            lo, hi = self.indptr[node], self.indptr[node + 1]
-            for other in self.indices[lo:hi]:
-                other = int(other)
+            for other in self.indices[self.indptr[node]:self.indptr[node + 1]].tolist():
                 if other not in seen and self.labels[other] == grid:
                     seen.add(other)
                     wanted.discard(other)
@@ -91,140 +106,73 @@ class Plan:
         self.grid_size[target] += 1
         self.labels[atom] = target
 
-    def boundary_atoms(self) -> np.ndarray:
-        rows = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
-        mine, theirs = self.labels[rows], self.labels[self.indices]
-        edge = (mine != theirs) & (mine >= 0) & (theirs >= 0)
-        return np.unique(rows[edge])
+    def _excess_of(self, w: float) -> float:
+        return max(0.0, w - self.upper) + max(0.0, self.lower - w)
 
-    # -- balancing ---------------------------------------------------------------------------
     def excess(self) -> np.ndarray:
+        """How far each grid lies outside the tolerance (0 inside; 0 for frozen grids)."""
         w = self.grid_weight
         return np.where(self.frozen, 0.0, np.maximum(0.0, w - self.upper) + np.maximum(0.0, self.lower - w))
 
+    def _cut_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.labels[self.graph.row], self.labels[self.graph.col]
+        keep = (a != b) & ~self.frozen[a] & ~self.frozen[b]
+        return a[keep], b[keep]
+
+    def grid_pairs(self) -> np.ndarray:
+        """Pairs (a < b) of neighbouring grids that are not frozen."""
+        a, b = self._cut_edges()
+        if len(a) == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        return np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+
+    def grid_neighbours(self) -> dict[int, set[int]]:
+        out: dict[int, set[int]] = {g: set() for g in range(self.k)}
+        for a, b in self.grid_pairs().tolist():
+            out[a].add(b)
+            out[b].add(a)
+        return out
+
+    def _touching(self, source: int, target: int) -> np.ndarray:
+        """Atoms of grid ``source`` with a neighbour in grid ``target``."""
+        row, col = self.graph.row, self.graph.col
+        a, b = self.labels[row], self.labels[col]
+        return np.unique(np.concatenate([row[(a == source) & (b == target)], col[(b == source) & (a == target)]]))
+
+    # -- diffusion -----------------------------------------------------------------------------
     def balance(self, *, rounds: int = 30) -> None:
-        """Bring every grid inside the tolerance: diffusion flows first, then ejection chains."""
+        """Move weight along the diffusion flows between neighbouring grids until balanced or stuck."""
         for _ in range(rounds):
             if self.excess().max() <= 0:
                 return
-            flows = self._diffusion_flows()
             moved = False
-            for source, target, amount in flows:
+            for source, target, amount in self._diffusion_flows():
                 moved |= self._transfer(source, target, amount)
             if not moved:
-                break
-        self._repair_chains()
-
-    def _repair_chains(self, *, max_steps: int = 2000) -> None:
-        """Fix the grid furthest outside the tolerance by moving atoms along a chain of grids."""
-        stuck: set[int] = set()
-        for _ in range(max_steps):
-            excess = self.excess()
-            if stuck:
-                excess[list(stuck)] = 0.0
-            if excess.max() <= 0:
                 return
-            grid = int(np.argmax(excess))
-            if not self._chain(grid):
-                stuck.add(grid)
-
-    def _grid_graph(self) -> dict[int, set[int]]:
-        graph: dict[int, set[int]] = {g: set() for g in range(self.k)}
-        for a, b in self._quotient_edges():
-            graph[int(a)].add(int(b))
-            graph[int(b)].add(int(a))
-        return graph
-
-    def _chain(self, grid: int) -> bool:
-        """Try chains from ``grid`` to the nearest grids with room; keep the first that helps."""
-        heavy = self.grid_weight[grid] > self.upper
-        graph = self._grid_graph()
-        parent = {grid: -1}
-        queue = deque([grid])
-        ends = []
-        while queue and len(ends) < 6:
-            node = queue.popleft()
-            for nxt in sorted(graph[node]):
-                if nxt in parent or self.frozen[nxt]:
-                    continue
-                parent[nxt] = node
-                queue.append(nxt)
-                w = self.grid_weight[nxt]
-                if (heavy and w < self.mean) or (not heavy and w > self.mean):
-                    ends.append(nxt)
-        for end in ends:
-            path = [end]
-            while parent[path[-1]] != -1:
-                path.append(parent[path[-1]])
-            path.reverse()  # grid ... end
-            if self._shift_along(path, heavy):
-                return True
-        return False
-
-    def _shift_along(self, path: list[int], heavy: bool) -> bool:
-        """Move one atom across each link of ``path`` (outwards if heavy); undo unless it helps."""
-        before = self.excess().sum()
-        amount = abs(self.grid_weight[path[0]] - self.mean)
-        links = list(zip(path[:-1], path[1:], strict=True))
-        steps = [(b, a) for a, b in links] if not heavy else [(a, b) for a, b in reversed(links)]
-        done: list[tuple[int, int]] = []
-        for source, target in steps:
-            atom = self._pick(source, target, amount)
-            if atom < 0:
-                break
-            done.append((atom, source))
-            self.move(atom, target)
-        if len(done) == len(steps) and self.excess().sum() < before - 1e-12:
-            return True
-        for atom, source in reversed(done):
-            self.move(atom, source)
-        return False
-
-    def _pick(self, source: int, target: int, amount: float) -> int:
-        """Atom of ``source`` touching ``target`` whose weight is closest to ``amount``."""
-        best, best_key = -1, None
-        for atom in self._candidates(source, target):
-            w = self.weights[atom]
-            if w <= 0:
-                continue
-            key = (abs(w - amount), -self.gain(atom, target))
-            if (best_key is None or key < best_key) and self.can_leave(atom):
-                best, best_key = atom, key
-        return best
-
-    def _quotient_edges(self) -> np.ndarray:
-        rows = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
-        a, b = self.labels[rows], self.labels[self.indices]
-        keep = (a != b) & (a >= 0) & (b >= 0)
-        keep[keep] &= ~self.frozen[a[keep]] & ~self.frozen[b[keep]]
-        pairs = np.unique(np.stack([a[keep], b[keep]], axis=1), axis=0)
-        return pairs[pairs[:, 0] < pairs[:, 1]]
 
     def _diffusion_flows(self) -> list[tuple[int, int, float]]:
-        pairs = self._quotient_edges()
+        pairs = self.grid_pairs()
         if len(pairs) == 0:
             return []
-        lap = np.zeros((self.k, self.k))
-        np.add.at(lap, (pairs[:, 0], pairs[:, 1]), -1.0)
-        np.add.at(lap, (pairs[:, 1], pairs[:, 0]), -1.0)
-        lap[np.diag_indices(self.k)] = -lap.sum(axis=1)
+        adjacency = sp.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(self.k, self.k))
+        adjacency = adjacency + adjacency.T
+        laplacian = csgraph.laplacian(adjacency)
         surplus = np.where(self.frozen, 0.0, self.grid_weight - self.mean)
-        potential = np.linalg.lstsq(lap, surplus, rcond=None)[0]
+        _, component = csgraph.connected_components(adjacency, directed=False)
+        surplus -= (np.bincount(component, weights=surplus) / np.bincount(component))[component]
+        potential = spsolve((laplacian + 1e-9 * sp.identity(self.k)).tocsc(), surplus)
         flow = potential[pairs[:, 0]] - potential[pairs[:, 1]]
         out = [(int(a), int(b), float(f)) if f > 0 else (int(b), int(a), float(-f))
-               for (a, b), f in zip(pairs, flow, strict=True)]
-        out.sort(key=lambda item: -item[2])
-        return [item for item in out if item[2] > 0.25 * self.tolerance * self.mean * 0.1]
+               for (a, b), f in zip(pairs.tolist(), flow.tolist(), strict=True)]
+        return sorted((item for item in out if item[2] > 0.01 * self.tolerance * self.mean), key=lambda x: -x[2])
 
     def _transfer(self, source: int, target: int, amount: float) -> bool:
         """Move about ``amount`` of weight from grid ``source`` to its neighbour ``target``."""
         moved = False
-        for _ in range(64):
-            if amount <= 0:
-                break
-            candidates = self._candidates(source, target)
+        for _ in range(32):
             best, best_key = -1, None
-            for atom in candidates:
+            for atom in self._touching(source, target).tolist():
                 w = self.weights[atom]
                 if w <= 0 or w > 2 * amount:
                     continue
@@ -236,46 +184,128 @@ class Plan:
             self.move(best, target)
             amount -= self.weights[best]
             moved = True
+            if amount <= 0:
+                break
         return moved
 
-    def _candidates(self, source: int, target: int) -> list[int]:
-        members = np.flatnonzero(self.labels == source)
-        out = []
-        for atom in members:
-            nbrs, _ = self.neighbours(int(atom))
-            if (self.labels[nbrs] == target).any():
-                out.append(int(atom))
-        return out
+    # -- recombination -------------------------------------------------------------------------
+    def recombine(self, *, max_steps: int = 400) -> None:
+        """Merge a grid outside the tolerance with one or two neighbours and cut the union again."""
+        stuck: set[int] = set()
+        for _ in range(max_steps):
+            excess = self.excess()
+            if stuck:
+                excess[list(stuck)] = 0.0
+            if excess.max() <= 0:
+                return
+            grid = int(np.argmax(excess))
+            if not self._recombine_around(grid):
+                stuck.add(grid)
 
-    # -- refining ----------------------------------------------------------------------------
+    def _recombine_around(self, grid: int) -> bool:
+        graph = self.grid_neighbours()
+        heavy = self.grid_weight[grid] > self.upper
+        nbrs = sorted(graph[grid], key=lambda h: self.grid_weight[h] if heavy else -self.grid_weight[h])
+        if any(self._recut([grid, h]) for h in nbrs):
+            return True
+        triples = list(itertools.combinations(nbrs, 2))
+        triples += [(a, b) for a in nbrs for b in sorted(graph[a]) if b != grid and b not in nbrs]
+        return any(self._recut([grid, a, b]) for a, b in triples[:8])
+
+    def _recut(self, grids: list[int]) -> bool:
+        """Re-cut the union of ``grids``; keep the new cut if it lowers their total excess."""
+        nodes = np.flatnonzero(np.isin(self.labels, grids))
+        before = sum(self._excess_of(self.grid_weight[g]) for g in grids)
+        if len(grids) == 2:
+            parts = list(bisect(self.graph, self.weights, self.xy, nodes, share=0.5, slack=0.25 * self.tolerance,
+                                min_sizes=(1, 1), rng=self.rng, trees=8))
+        else:
+            parts = recursive_bisection(self.graph, self.weights, self.xy, nodes, len(grids),
+                                        tolerance=self.tolerance, rng=self.rng)
+        if len(parts) != len(grids) or any(len(p) == 0 for p in parts):
+            return False
+        if sum(self._excess_of(self.weights[p].sum()) for p in parts) >= before - 1e-12:
+            return False
+        self._relabel(grids, parts)
+        return True
+
+    def _relabel(self, grids: list[int], parts: list[np.ndarray]) -> None:
+        for g, part in zip(grids, parts, strict=True):
+            self.labels[part] = g
+            self.grid_weight[g] = self.weights[part].sum()
+            self.grid_size[g] = len(part)
+
+    # -- refinement ----------------------------------------------------------------------------
+    def improve_pairs(self, *, passes: int = 3) -> None:
+        """Re-cut the union of each pair of neighbouring grids where a cheaper balanced cut exists.
+
+        Only pairs whose common boundary crosses the inside of a block (a cut edge dearer than its
+        length on a street would be) are tried; after the first pass, only pairs next to a change.
+        """
+        changed = np.ones(self.k, dtype=bool)
+        for _ in range(passes):
+            touched = np.zeros(self.k, dtype=bool)
+            for a, b in self._interior_pairs().tolist():
+                if (changed[a] or changed[b]) and self._recut_cheaper(a, b):
+                    touched[[a, b]] = True
+            if not touched.any():
+                return
+            changed = touched
+
+    def _interior_pairs(self) -> np.ndarray:
+        a, b = self.labels[self.graph.row], self.labels[self.graph.col]
+        interior = (a != b) & self.interior & ~self.frozen[a] & ~self.frozen[b]
+        pairs = np.stack([np.minimum(a[interior], b[interior]), np.maximum(a[interior], b[interior])], axis=1)
+        return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+    def _recut_cheaper(self, a: int, b: int) -> bool:
+        nodes = np.flatnonzero((self.labels == a) | (self.labels == b))
+        total = self.weights[nodes].sum()
+        room = min(self.upper - total / 2, total / 2 - self.lower)
+        if room < 0 or len(nodes) < 3 or total <= 0:
+            return False
+        sub = self.graph.induced(nodes)
+        current = self.labels[nodes] == a
+        left, _ = bisect(self.graph, self.weights, self.xy, nodes, share=0.5, slack=room / total,
+                         min_sizes=(1, 1), rng=self.rng, trees=0, angles=4,
+                         spectral=len(nodes) >= 24)
+        side = np.isin(nodes, left)
+        w_left = self.weights[nodes[side]].sum()
+        if not (self.lower <= w_left <= self.upper and self.lower <= total - w_left <= self.upper):
+            return False
+        if sub.cut(side) >= sub.cut(current) - 1e-9:
+            return False
+        if (side == current).sum() < (side != current).sum():  # keep each label where most atoms stay
+            side = ~side
+        self._relabel([a, b], [nodes[side], nodes[~side]])
+        return True
+
     def _fits(self, source: int, target: int, w: float) -> bool:
-        after_source, after_target = self.grid_weight[source] - w, self.grid_weight[target] + w
         before = self._excess_of(self.grid_weight[source]) + self._excess_of(self.grid_weight[target])
-        after = self._excess_of(after_source) + self._excess_of(after_target)
+        after = self._excess_of(self.grid_weight[source] - w) + self._excess_of(self.grid_weight[target] + w)
         return after <= before + 1e-9
 
-    def _excess_of(self, w: float) -> float:
-        return max(0.0, w - self.upper) + max(0.0, self.lower - w)
+    def boundary_atoms(self) -> np.ndarray:
+        row, col = self.graph.row, self.graph.col
+        cut = self.labels[row] != self.labels[col]
+        return np.unique(np.concatenate([row[cut], col[cut]]))
 
-    def refine(self, *, passes: int = 30) -> None:
-        """Take cut-lowering moves that keep both grids inside the tolerance, until none is left."""
+    def refine(self, *, passes: int = 20) -> None:
+        """Take cut-lowering single moves that keep both grids inside the tolerance, until none is left."""
         for _ in range(passes):
             improved = False
-            atoms = self.boundary_atoms()
-            for atom in self.rng.permutation(atoms):
-                atom = int(atom)
+            for atom in self.rng.permutation(self.boundary_atoms()).tolist():
                 source = self.labels[atom]
                 if self.frozen[source]:
                     continue
                 nbrs, _ = self.neighbours(atom)
-                targets = np.unique(self.labels[nbrs])
                 best, best_gain = -1, 1e-9
-                for target in targets:
-                    if target == source or target < 0 or self.frozen[target]:
+                for target in np.unique(self.labels[nbrs]).tolist():
+                    if target == source or self.frozen[target]:
                         continue
-                    g = self.gain(atom, int(target))
-                    if g > best_gain and self._fits(source, int(target), self.weights[atom]):
-                        best, best_gain = int(target), g
+                    g = self.gain(atom, target)
+                    if g > best_gain and self._fits(source, target, self.weights[atom]):
+                        best, best_gain = target, g
                 if best >= 0 and self.can_leave(atom):
                     self.move(atom, best)
                     improved = True

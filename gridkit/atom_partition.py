@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 
-from gridkit._bisect import recursive_bisection
+from gridkit._bisect import EdgeList, recursive_bisection
 from gridkit._refine import Plan
 
 __all__ = [
@@ -231,24 +231,30 @@ def _partition_graph(
     k_rest = max(0, k - len(over))
     if k_rest == 0 and weights[rest].sum() > 0:
         k_rest = 1
-    next_label = _partition_rest(cost, shared, weights, xy, rest, k_rest, labels, len(over), tolerance, notes)
+    rng = np.random.default_rng(seed)
+    graph = EdgeList.from_matrix(cost)
+    interior = graph.cost > np.asarray(shared.tocsr()[graph.row, graph.col]).ravel() * (1 + 1e-9)
+    next_label = _partition_rest(graph, shared, weights, xy, rest, k_rest, labels, len(over), tolerance, notes, rng)
     oversize = np.zeros(next_label, dtype=bool)
     oversize[: len(over)] = True
     if len(over):
         notes.append(f"{len(over)} atom(s) heavier than the upper bound made oversize grids of their own")
     frozen = oversize.copy()
     mean = weights[rest].sum() / max(1, int((~frozen).sum()))
-    plan = Plan(cost, weights, labels, mean=mean, tolerance=tolerance, rng=np.random.default_rng(seed),
-                frozen=frozen)
+    plan = Plan(graph, weights, labels, mean=mean, tolerance=tolerance, rng=rng, frozen=frozen, xy=xy,
+                interior=interior)
     plan.balance()
+    plan.recombine()
+    plan.improve_pairs()
     plan.refine()
-    plan.balance()
+    plan.recombine()
     return AtomPartition(labels=plan.labels, oversize=oversize, notes=notes)
 
 
 def _partition_rest(
-    cost: sp.csr_matrix, shared: sp.csr_matrix, weights: np.ndarray, xy: np.ndarray, rest: np.ndarray,
+    graph: EdgeList, shared: sp.csr_matrix, weights: np.ndarray, xy: np.ndarray, rest: np.ndarray,
     k_rest: int, labels: np.ndarray, first_label: int, tolerance: float, notes: list[str],
+    rng: np.random.Generator,
 ) -> int:
     """Bisect each connected piece of ``rest`` into its share of ``k_rest`` grids; fills ``labels``."""
     next_label = first_label
@@ -263,7 +269,7 @@ def _partition_rest(
         alloc[int(np.lexsort((-sizes, -comp_weight))[0])] = 1
     for c in np.flatnonzero(alloc > 0):
         nodes = rest[comp == c]
-        for part in recursive_bisection(cost, weights, xy, nodes, int(alloc[c]), tolerance=tolerance):
+        for part in recursive_bisection(graph, weights, xy, nodes, int(alloc[c]), tolerance=tolerance, rng=rng):
             labels[part] = next_label
             next_label += 1
     orphans = rest[alloc[comp] == 0]
@@ -318,7 +324,7 @@ def dissolve_grids(atoms: gpd.GeoDataFrame, labels: np.ndarray) -> gpd.GeoDataFr
     geoms = atoms.geometry.to_numpy()
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
-    polygons = [_clean(shapely.union_all(geoms[order[bounds[g]:bounds[g + 1]]])) for g in range(k)]
+    polygons = [_clean(_union(geoms[order[bounds[g]:bounds[g + 1]]])) for g in range(k)]
     frame = {"label": np.arange(k)}
     for col in ("households", "population", "n_buildings"):
         if col in atoms.columns:
@@ -327,6 +333,16 @@ def dissolve_grids(atoms: gpd.GeoDataFrame, labels: np.ndarray) -> gpd.GeoDataFr
     grids = gpd.GeoDataFrame(frame, geometry=polygons, crs=atoms.crs)
     grids["area_m2"] = grids.geometry.area
     return grids
+
+
+def _union(polygons: np.ndarray) -> shapely.Geometry:
+    """Exact union of atoms that share identical edges; robust union for any other input."""
+    if len(polygons) == 1:
+        return polygons[0]
+    try:
+        return shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(polygons)
 
 
 def _clean(geom: shapely.Geometry, *, min_area: float = 1e-4) -> shapely.Geometry:

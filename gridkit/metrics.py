@@ -166,8 +166,13 @@ def _input_totals(buildings: gpd.GeoDataFrame | None, assignment: pd.DataFrame |
     if buildings is None or assignment is None:
         return {}
     table = pd.DataFrame(buildings.drop(columns="geometry", errors="ignore"))[["building_id", "households", "population"]]
-    joined = table.merge(assignment[["building_id", "grid_id"]], on="building_id", how="left")
-    joined = joined.merge(grids[["grid_id", "community_id"]], on="grid_id", how="left")
+    table["building_id"] = table["building_id"].astype(str)
+    links = pd.DataFrame({"building_id": assignment["building_id"].astype(str),
+                          "grid_id": assignment["grid_id"].astype("string")})
+    links = links[links["grid_id"].notna()].drop_duplicates("building_id")
+    joined = table.merge(links, on="building_id", how="left")
+    lookup = pd.DataFrame({"grid_id": grids["grid_id"].astype("string"), "community_id": grids["community_id"]})
+    joined = joined.merge(lookup, on="grid_id", how="left")
     out: dict = {}
     for cid, part in joined.groupby("community_id", dropna=True):
         out[cid] = {"households_in": int(part["households"].sum()), "population_in": int(part["population"].sum())}
