@@ -268,7 +268,7 @@ class Plan:
         current = self.labels[nodes] == a
         left, _ = bisect(self.graph, self.weights, self.xy, nodes, share=0.5, slack=room / total,
                          min_sizes=(1, 1), rng=self.rng, trees=0, angles=4,
-                         spectral=len(nodes) >= 24)
+                         spectral=False)
         side = np.isin(nodes, left)
         w_left = self.weights[nodes[side]].sum()
         if not (self.lower <= w_left <= self.upper and self.lower <= total - w_left <= self.upper):

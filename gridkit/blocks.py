@@ -33,7 +33,7 @@ __all__ = [
     "street_blocks",
 ]
 
-_SEED_SPACING_M = 4.0
+_SEED_SPACING_M = 6.0
 _SHRINK_M = 0.5
 _GRID_M = 1e-3  # snap-rounding grid (m) for the rare Voronoi unions GEOS cannot node exactly
 
@@ -53,11 +53,14 @@ class Atoms:
     building_community
         Community row of every building (positional; -1 where it lies outside every community
         and ``outside='report'`` was chosen).
+    shared
+        Symmetric CSR matrix of shared boundary length (m) between atoms of one community.
     """
 
     atoms: gpd.GeoDataFrame
     building_atom: np.ndarray
     building_community: np.ndarray
+    shared: sp.csr_matrix
 
 
 def representative_points(geoms: np.ndarray) -> np.ndarray:
@@ -223,18 +226,29 @@ def _absorb_orphans(parts: np.ndarray, kept: np.ndarray, building_part: np.ndarr
     return cells, owner[building_part]
 
 
-def consistent_coverage(polygons: np.ndarray, *, sliver_m2: float = 1e-3) -> np.ndarray:
-    """Rebuild polygons from their common noded line work so that neighbours share identical edges.
+def consistent_coverage(
+    polygons: np.ndarray, *, sliver_m2: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rebuild polygons from their common noded line work, and measure their shared edges.
 
     Cells clipped from different blocks meet along a street with vertices that differ by rounding
     errors; unions of such polygons can keep sliver gaps of 1e-11 m and split a grid in two. Noding
     all outlines together and polygonizing gives faces with exactly shared edges; each face goes
     back to the polygon holding its interior point (sliver faces under ``sliver_m2`` to the nearest).
+    Each noded edge separates at most two faces, which gives the adjacency without any overlay.
+
+    Returns
+    -------
+    polygons, left, right, length
+        The rebuilt polygons, and the pairs of polygons (``left < right``) sharing ``length`` metres.
     """
+    empty = np.empty(0, dtype=np.int64)
     if len(polygons) <= 1:
-        return polygons
-    lines = shapely.get_parts(shapely.union_all(shapely.boundary(polygons)))
-    faces = shapely.get_parts(shapely.polygonize(lines))
+        return polygons, empty, empty, np.empty(0)
+    # the union nodes the outlines (one part per segment); merging at degree-2 nodes leaves one
+    # line per edge between junctions, fewer and faster to polygonize and to pair
+    edges = shapely.get_parts(shapely.line_merge(shapely.union_all(shapely.boundary(polygons))))
+    faces = shapely.get_parts(shapely.polygonize(edges))
     tree = shapely.STRtree(polygons)
     face_idx, poly_idx = tree.query(shapely.point_on_surface(faces), predicate="within")
     owner = np.full(len(faces), -1, dtype=np.int64)
@@ -245,16 +259,41 @@ def consistent_coverage(polygons: np.ndarray, *, sliver_m2: float = 1e-3) -> np.
         owner[sliver] = tree.query_nearest(faces[sliver], all_matches=False)[1]
     keep = owner >= 0
     faces, owner = faces[keep], owner[keep]
+    out = _group_faces(polygons, faces, owner)
+    left, right, length = _edge_pairs(edges, faces, owner)
+    return out, left, right, length
+
+
+def _group_faces(polygons: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> np.ndarray:
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(polygons) + 1))
     out = polygons.copy()
-    for i in range(len(polygons)):
+    for i in np.flatnonzero(np.diff(bounds) > 0):
         group = faces[order[bounds[i]:bounds[i + 1]]]
-        if len(group) == 1:
-            out[i] = group[0]
-        elif len(group) > 1:
-            out[i] = shapely.coverage_union_all(group)
+        out[i] = group[0] if len(group) == 1 else shapely.coverage_union_all(group)
     return out
+
+
+def _edge_pairs(edges: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pairs of owners on the two sides of each noded edge, with the summed edge length."""
+    mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
+    edge_idx, face_idx = shapely.STRtree(faces).query(mids, predicate="dwithin", distance=1e-6)
+    sides = owner[face_idx]
+    order = np.lexsort((sides, edge_idx))
+    edge_idx, sides = edge_idx[order], sides[order]
+    first = np.r_[True, edge_idx[1:] != edge_idx[:-1]]
+    last = np.r_[edge_idx[1:] != edge_idx[:-1], True]
+    # an edge between two owners: its first and last side differ
+    start = np.flatnonzero(first)
+    end = np.flatnonzero(last)
+    a, b = sides[start], sides[end]
+    between = a != b
+    left, right = a[between], b[between]
+    length = shapely.length(edges[edge_idx[start[between]]])
+    pair = np.stack([left, right], axis=1)
+    unique, inverse = np.unique(pair, axis=0, return_inverse=True)
+    total = np.bincount(inverse.ravel(), weights=length, minlength=len(unique))
+    return unique[:, 0], unique[:, 1], total
 
 
 def atom_adjacency_matrix(geoms: np.ndarray) -> sp.csr_matrix:
@@ -331,6 +370,7 @@ def build_atoms(
     atom_block: list[np.ndarray] = []
     building_atom = np.full(len(buildings), -1, dtype=np.int64)
     next_atom, next_block = 0, 0
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for c, community in enumerate(communities.geometry.to_numpy()):
         first = len(atom_geoms)
         near = lines[line_tree.query(community)] if line_tree is not None else np.empty(0, dtype=object)
@@ -352,8 +392,10 @@ def build_atoms(
             next_atom += len(cells)
             next_block += 1
         if len(atom_geoms) > first:
-            made = np.concatenate(atom_geoms[first:])
-            atom_geoms[first:] = [consistent_coverage(made)]
+            made, left, right, length = consistent_coverage(np.concatenate(atom_geoms[first:]))
+            offset = next_atom - len(made)
+            atom_geoms[first:] = [made]
+            pairs.append((left + offset, right + offset, length))
     block = np.concatenate(atom_block)
     cells_per_block = np.bincount(block)
     atoms = gpd.GeoDataFrame({
@@ -368,7 +410,11 @@ def build_atoms(
                                  minlength=len(atoms)).astype(np.int64)
     atoms["n_buildings"] = np.bincount(building_atom[placed], minlength=len(atoms))
     atoms["area_m2"] = atoms.geometry.area
-    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community)
+    left, right, length = (np.concatenate(x) for x in zip(*pairs, strict=True)) if pairs else (
+        np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+    shared = sp.csr_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])),
+                           shape=(len(atoms), len(atoms)))
+    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared)
 
 
 def _block_of_buildings(blocks: np.ndarray, geoms: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from gridkit.atom_partition import (
     partition_atom_graph,
     partition_atoms,
 )
-from gridkit.blocks import atom_adjacency, build_atoms, community_of_buildings
+from gridkit.blocks import build_atoms, community_of_buildings
 from gridkit.codes import grid_code, reading_order
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning
@@ -120,7 +120,7 @@ def partition(
     crs: object = None,
     outside: str = "error",
     split_share: float = 0.25,
-    interior_penalty: float = 4.0,
+    interior_penalty: float = 8.0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> PartitionResult:
     """Partition every community into balanced, contiguous, street-bounded grids.
@@ -197,7 +197,7 @@ def partition(
     atoms["weight"] = np.bincount(atoms_obj.building_atom[building_community >= 0],
                                   weights=unit[building_community >= 0], minlength=len(atoms))
     atoms["weight"] += area_weight[_community_rows(atoms, comm_m)] * atoms["area_m2"].to_numpy()
-    shared = atom_adjacency(atoms)
+    shared = atoms_obj.shared
     grids, labels, report = _partition_communities(
         comm_m, atoms, shared, tolerance=tolerance, n_grids=n_grids, seed=seed,
         interior_penalty=interior_penalty, progress=progress,
