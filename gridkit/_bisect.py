@@ -20,7 +20,6 @@ from scipy.sparse import csgraph
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 
 
-
 @dataclass
 class EdgeList:
     """An undirected graph as edges ``row[i] < col[i]`` with a cost each, over ``n`` nodes."""
@@ -148,7 +147,7 @@ def tree_cuts(
     """
     n = sub.n
     total = max(w.sum(), 1e-12)
-    out = []
+    out: list[np.ndarray] = []
     for _ in range(trees):
         tree = csgraph.minimum_spanning_tree(sub.matrix(rng.random(len(sub.cost)) + 1e-6))
         root = int(rng.integers(n))

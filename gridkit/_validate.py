@@ -8,6 +8,7 @@ and the column at fault. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Sequence
 
@@ -34,8 +35,6 @@ def _fail(gdf: pd.DataFrame, message: str, *, row: int | None = None, id_col: st
 
 def require_columns(gdf: pd.DataFrame, columns: Sequence[str], *, label: str) -> None:
     """Raise if any of ``columns`` is missing, suggesting the closest existing name."""
-    import difflib
-
     for col in columns:
         if col not in gdf.columns:
             near = difflib.get_close_matches(col, [str(c) for c in gdf.columns], n=1)
@@ -134,7 +133,8 @@ def communities(
     out = gpd.GeoDataFrame(
         {"community_id": gdf[id_col].to_numpy()}, geometry=geometry.to_numpy(), crs=gdf.crs, index=gdf.index
     )
-    out["name"] = gdf[name_col].astype("string").to_numpy() if name_col in gdf.columns else out["community_id"].astype("string")
+    names = gdf[name_col] if name_col in gdf.columns else out["community_id"]
+    out["name"] = names.astype("string").to_numpy()
     out["code"] = _codes(gdf, code_col, id_col=id_col)
     if target_col in gdf.columns:
         target = pd.to_numeric(gdf[target_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -219,10 +219,8 @@ class _Households:
 
 def _fill_households(gdf: gpd.GeoDataFrame, column: str, *, id_col: str, levels_col: str,
                      use_col: str) -> _Households:
-    if column in gdf.columns:
-        raw = counts(gdf, column, id_col=id_col, allow_missing=True)
-    else:
-        raw = np.full(len(gdf), np.nan)
+    present = column in gdf.columns
+    raw = counts(gdf, column, id_col=id_col, allow_missing=True) if present else np.full(len(gdf), np.nan)
     missing = np.isnan(raw)
     if not missing.any():
         return _Households(raw, raw)

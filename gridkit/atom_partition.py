@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
@@ -208,8 +207,8 @@ def _contract(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, cost: sp.csr_matri
     area = shapely.area(atoms.geometry.to_numpy())
     xy_atoms = shapely.get_coordinates(shapely.centroid(atoms.geometry.to_numpy()))
     mass = np.where(weights > 0, area, 0.0) + 1e-9 * area
-    xy = np.stack([np.bincount(group, weights=mass * xy_atoms[:, i], minlength=m) for i in (0, 1)], axis=1)
-    xy /= np.bincount(group, weights=mass, minlength=m)[:, None]
+    moments = np.stack([np.bincount(group, weights=mass * xy_atoms[:, i], minlength=m) for i in (0, 1)], axis=1)
+    xy = moments / np.bincount(group, weights=mass, minlength=m)[:, None]
     return fold(shared), fold(cost), np.bincount(group, weights=weights, minlength=m), xy
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 

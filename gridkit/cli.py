@@ -6,12 +6,10 @@ Exit codes: 0 success; 1 a hard invariant failed (``validate``); 2 wrong usage; 
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
 
-import geopandas as gpd
 import pandas as pd
 import typer
 from rich.console import Console
@@ -208,4 +206,4 @@ def main() -> None:  # pragma: no cover - entry point for python -m gridkit.cli
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -165,7 +165,8 @@ def _input_totals(buildings: gpd.GeoDataFrame | None, assignment: pd.DataFrame |
     """Per community: households and population of the input buildings, and unassigned count."""
     if buildings is None or assignment is None:
         return {}
-    table = pd.DataFrame(buildings.drop(columns="geometry", errors="ignore"))[["building_id", "households", "population"]]
+    columns = ["building_id", "households", "population"]
+    table = pd.DataFrame(buildings.drop(columns="geometry", errors="ignore"))[columns]
     table["building_id"] = table["building_id"].astype(str)
     links = pd.DataFrame({"building_id": assignment["building_id"].astype(str),
                           "grid_id": assignment["grid_id"].astype("string")})

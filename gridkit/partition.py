@@ -16,11 +16,13 @@ import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import scipy.sparse as sp
 import shapely
 
 from gridkit import _validate
@@ -41,7 +43,7 @@ from gridkit.network import street_lines
 
 __all__ = ["PartitionResult", "dissolve_grids", "partition", "partition_atoms"]
 
-Source = str | os.PathLike[str] | gpd.GeoDataFrame
+Source: TypeAlias = str | os.PathLike[str] | gpd.GeoDataFrame
 _MEASURES = ("households", "population", "area")
 
 
@@ -106,7 +108,7 @@ def _measure(by: str | Mapping[str, float], target: float | Mapping[str, float] 
     return _Measure(shares, targets)
 
 
-def partition(
+def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     communities: Source,
     buildings: Source,
     streets: Source | None = None,
@@ -181,7 +183,10 @@ def partition(
     bld = _validate.buildings(
         read_layer(buildings, label="buildings"),
         id_col=names.get("building_id", "building_id"),
-        **{f"{k}_col": names.get(k, k) for k in ("households", "population", "levels", "use")},
+        households_col=names.get("households", "households"),
+        population_col=names.get("population", "population"),
+        levels_col=names.get("levels", "levels"),
+        use_col=names.get("use", "use"),
     )
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(comm)
@@ -228,7 +233,7 @@ def _building_weight(bld: gpd.GeoDataFrame, community: np.ndarray, measure: _Mea
 
 
 def _partition_communities(
-    comm: gpd.GeoDataFrame, atoms: gpd.GeoDataFrame, shared: object, *, tolerance: float,
+    comm: gpd.GeoDataFrame, atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, *, tolerance: float,
     n_grids: int | Mapping[object, int] | None, seed: int, interior_penalty: float,
     progress: Callable[[str, int, int], None] | None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict]]:
@@ -242,10 +247,8 @@ def _partition_communities(
         sub_atoms = atoms.iloc[idx]
         weight = sub_atoms["weight"].to_numpy(float)
         k, notes = _grid_count(weight, tolerance, n_grids, cid)
-        result: AtomPartition = partition_atom_graph(
-            sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
-            oversize_above=1 + tolerance, interior_penalty=interior_penalty,
-        )
+        result = _best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
+                             interior_penalty=interior_penalty, fixed=_asked(n_grids, cid) is not None)
         grids_c = dissolve_grids(sub_atoms, result.labels)
         grids_c["community_id"] = cid
         grids_c["weight"] = np.bincount(result.labels, weights=weight, minlength=len(grids_c))
@@ -277,16 +280,58 @@ def _partition_communities(
     return grids.iloc[order].reset_index(drop=True), new_position[labels], report
 
 
+def _asked(n_grids: int | Mapping[object, int] | None, cid: object) -> int | None:
+    if n_grids is None:
+        return None
+    return n_grids.get(cid) if isinstance(n_grids, Mapping) else n_grids
+
+
+def _balance_key(result: AtomPartition, weight: np.ndarray, tolerance: float) -> tuple[int, float]:
+    """(grids outside the tolerance, max |deviation|) of a partition, oversize grids aside."""
+    grid_weight = np.bincount(result.labels, weights=weight)
+    dev = np.abs(deviations(grid_weight, result.oversize[: len(grid_weight)]))[~result.oversize[: len(grid_weight)]]
+    return (int((dev > tolerance + 1e-12).sum()), float(dev.max()) if len(dev) else 0.0)
+
+
+def _best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weight: np.ndarray, k: int, *, tolerance: float,
+                seed: int, interior_penalty: float, fixed: bool) -> AtomPartition:
+    """Partition into ``k`` grids; where coarse atoms keep grids outside the tolerance, also try k ± 1.
+
+    Towers of 150–400 households against a target of 300 may balance better with one grid more or
+    less; the count that leaves the fewest grids outside the tolerance (then the smallest maximum
+    deviation) wins, and a note says so.
+    """
+    def run(count: int) -> AtomPartition:
+        return partition_atom_graph(atoms, shared, weight, count, tolerance=tolerance, seed=seed,
+                                    oversize_above=1 + tolerance, interior_penalty=interior_penalty)
+
+    best = run(k)
+    best_key = _balance_key(best, weight, tolerance)
+    if fixed or best_key[0] == 0:
+        return best
+    n_over = int(best.oversize.sum())
+    chosen = k
+    for count in (k - 1, k + 1):
+        if count - n_over < 1:
+            continue
+        other = run(count)
+        key = _balance_key(other, weight, tolerance)
+        if key < best_key:
+            best, best_key, chosen = other, key, count
+    if chosen != k:
+        best.notes.append(f"{chosen} grids instead of {k} from the target: the coarse atoms balance better")
+    return best
+
+
 def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[object, int] | None,
                 cid: object) -> tuple[int, list[str]]:
     """Number of grids for one community (weights normalised: one grid's target is 1.0)."""
     notes: list[str] = []
     over = weight > 1 + tolerance
     rest = weight[~over].sum()
-    if n_grids is not None:
-        asked = n_grids.get(cid) if isinstance(n_grids, Mapping) else n_grids
-        if asked is not None:
-            return max(1, int(asked)), notes
+    asked = _asked(n_grids, cid)
+    if asked is not None:
+        return max(1, int(asked)), notes
     k_rest = max(1, round(rest)) if rest > 0 else 0
     if 0 < weight.sum() < 1 - tolerance:
         notes.append(f"the community holds {weight.sum():.2f} of one grid's target, less than the lower "
