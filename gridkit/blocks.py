@@ -125,7 +125,27 @@ def street_blocks(community: shapely.Geometry, lines: np.ndarray) -> np.ndarray:
         return np.array([community], dtype=object)
     inside_mask = shapely.contains_properly(community, shapely.point_on_surface(faces))
     inside_mask |= shapely.within(shapely.point_on_surface(faces), community)
-    return faces[inside_mask & (shapely.area(faces) > 0)]
+    return _merge_slivers(faces[inside_mask & (shapely.area(faces) > 0)])
+
+
+def _merge_slivers(faces: np.ndarray, *, min_area_m2: float = 1.0) -> np.ndarray:
+    """Join faces under ``min_area_m2`` (between near-duplicate street lines) to their longest neighbour."""
+    small = shapely.area(faces) < min_area_m2
+    if not small.any() or small.all():
+        return faces
+    big = np.flatnonzero(~small)
+    tree = shapely.STRtree(faces[big])
+    target = np.full(len(faces), -1, dtype=np.int64)
+    for i in np.flatnonzero(small):
+        near = big[tree.query(faces[i], predicate="intersects")]
+        if len(near) == 0:
+            near = big[tree.query_nearest(faces[i])]
+        shared = shapely.length(shapely.intersection(shapely.boundary(faces[near]), shapely.boundary(faces[i])))
+        target[i] = near[int(np.argmax(shared))]
+    out = faces.copy()
+    for j in np.unique(target[small]):
+        out[j] = shapely.union_all(np.r_[faces[j:j + 1], faces[target == j]])
+    return out[~small]
 
 
 def _seed_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,20 +295,19 @@ def _group_faces(polygons: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> 
 
 def _edge_pairs(edges: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
     """Pairs of owners on the two sides of each noded edge, with the summed edge length."""
-    mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
-    edge_idx, face_idx = shapely.STRtree(faces).query(mids, predicate="dwithin", distance=1e-6)
+    # a face's ring is made of the very edges it was polygonized from, so "covers" is exact
+    face_idx, edge_idx = shapely.STRtree(edges).query(shapely.boundary(faces), predicate="covers")
     sides = owner[face_idx]
     order = np.lexsort((sides, edge_idx))
     edge_idx, sides = edge_idx[order], sides[order]
     first = np.r_[True, edge_idx[1:] != edge_idx[:-1]]
-    last = np.r_[edge_idx[1:] != edge_idx[:-1], True]
-    # an edge between two owners: its first and last side differ
     start = np.flatnonzero(first)
-    end = np.flatnonzero(last)
-    a, b = sides[start], sides[end]
+    count = np.diff(np.r_[start, len(edge_idx)])
+    two = count == 2  # an edge with a face on each side
+    a, b = sides[start[two]], sides[start[two] + 1]
     between = a != b
     left, right = a[between], b[between]
-    length = shapely.length(edges[edge_idx[start[between]]])
+    length = shapely.length(edges[edge_idx[start[two][between]]])
     pair = np.stack([left, right], axis=1)
     unique, inverse = np.unique(pair, axis=0, return_inverse=True)
     total = np.bincount(inverse.ravel(), weights=length, minlength=len(unique))
