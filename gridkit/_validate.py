@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridkit.errors import InputDataError
+from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.households import estimate_households
 from gridkit.io import source_name
 
@@ -113,7 +113,7 @@ def counts(gdf: pd.DataFrame, column: str, *, id_col: str, allow_missing: bool) 
     bad = ~missing & ((values < 0) | (values != np.round(values)) | ~np.isfinite(values))
     if bad.any():
         row = int(bad.nonzero()[0][0])
-        raise _fail(gdf, f"value {values[row]!r} is not a non-negative integer", row=row, id_col=id_col,
+        raise _fail(gdf, f"value {raw.iloc[row]} is not a non-negative integer", row=row, id_col=id_col,
                     column=column)
     return values
 
@@ -197,6 +197,7 @@ def buildings(
         warnings.warn(
             f"{source_name(gdf)}: population missing for {int(pop_missing.sum())} buildings; "
             f"estimated as households × {persons_per_household}",
+            GridkitWarning,
             stacklevel=3,
         )
         population = np.where(pop_missing, np.rint(households.filled * persons_per_household), population)
@@ -234,6 +235,7 @@ def _fill_households(gdf: gpd.GeoDataFrame, column: str, *, id_col: str, levels_
     warnings.warn(
         f"{source_name(gdf)}: households missing for {int(missing.sum())} buildings; estimated from "
         "footprint × levels (gridkit.households)",
+        GridkitWarning,
         stacklevel=4,
     )
     filled = raw.copy()

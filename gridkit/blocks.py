@@ -182,7 +182,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
     invalid = ~shapely.is_valid(regions)
     if invalid.any():  # cocircular seeds can give spikes a rounding error wide
         regions[invalid] = [_polygonal(shapely.make_valid(r)) for r in regions[invalid]]
-    merged = np.asarray([_union_coverage(regions[owner == b]) for b in np.unique(owner)], dtype=object)
+    owners = np.unique(owner)
+    merged = np.asarray([_union_coverage(regions[owner == b]) for b in owners], dtype=object)
+    merged = _claim_footprints(merged, geoms[owners])
     parts = shapely.get_parts(shapely.intersection(merged, block))
     parts = parts[np.isin(shapely.get_type_id(parts), [3]) & (shapely.area(parts) > 0)]
     reps = representative_points(geoms)
@@ -195,6 +197,26 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         building_part[lost] = tree.query_nearest(reps[lost], all_matches=False)[1]
     kept = np.unique(building_part)
     return _absorb_orphans(parts, kept, building_part)
+
+
+def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """Give every building its whole footprint: a cell takes its own and cedes the others'.
+
+    Voronoi regions of outline points follow the gaps between buildings but can clip a corner of a
+    neighbour where points are sparse; this makes sure no cell boundary crosses a building.
+    """
+    polygonal = np.isin(shapely.get_type_id(footprints), [3, 6])
+    if not polygonal.any():
+        return cells
+    cells = np.where(polygonal, shapely.union(cells, np.where(polygonal, footprints, None)), cells)
+    cell_idx, foot_idx = shapely.STRtree(footprints[polygonal]).query(cells, predicate="intersects")
+    foot_idx = np.flatnonzero(polygonal)[foot_idx]
+    other = cell_idx != foot_idx
+    cell_idx, foot_idx = cell_idx[other], foot_idx[other]
+    out = cells.copy()
+    for i in np.unique(cell_idx):
+        out[i] = shapely.difference(cells[i], shapely.union_all(footprints[foot_idx[cell_idx == i]]))
+    return out
 
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:

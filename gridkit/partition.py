@@ -302,8 +302,11 @@ def _best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weight: np.ndarr
     deviation) wins, and a note says so.
     """
     def run(count: int) -> AtomPartition:
+        # weights are in targets, so the upper bound is 1 + tolerance; with a given number of grids
+        # the community's own mean grid takes the target's place
+        mean = weight.sum() / count if fixed else 1.0
         return partition_atom_graph(atoms, shared, weight, count, tolerance=tolerance, seed=seed,
-                                    oversize_above=1 + tolerance, interior_penalty=interior_penalty)
+                                    oversize_above=(1 + tolerance) * mean, interior_penalty=interior_penalty)
 
     best = run(k)
     best_key = _balance_key(best, weight, tolerance)
@@ -333,7 +336,7 @@ def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[obj
     if asked is not None:
         return max(1, int(asked)), notes
     k_rest = max(1, round(rest)) if rest > 0 else 0
-    if 0 < weight.sum() < 1 - tolerance:
+    if weight.sum() < 1 - tolerance:
         notes.append(f"the community holds {weight.sum():.2f} of one grid's target, less than the lower "
                      "bound; it was made one grid")
     positive = int((weight[~over] > 0).sum())
