@@ -262,7 +262,9 @@ def _partition_communities(
         labels[idx] = result.labels + offset
         offset += len(grids_c)
         pieces.append(grids_c)
-        report.append({"community_id": cid, "k_planned": k, "notes": notes + result.notes})
+        normal_atoms = weight[weight <= 1 + tolerance]
+        report.append({"community_id": cid, "k_planned": k, "notes": notes + result.notes,
+                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0})
     if progress is not None:
         progress("partition", len(comm), len(comm))
     grids = pd.concat(pieces, ignore_index=True)
@@ -377,7 +379,8 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
             status = "tolerance_not_reached"
             notes.append(f"±{tolerance:.0%} not reached for {int((dev > tolerance + 1e-12).sum())} of "
                          f"{len(normal)} grids; best max |deviation| found {dev.max():.3f} (atoms are coarse "
-                         f"against the target: the largest holds {mine['weight'].max():.2f} of a grid's target)")
+                         f"against the target: the largest that is not oversize holds {row['largest_atom']:.2f} "
+                         "of a grid's target)")
         if any("less than the lower bound" in n for n in notes):
             status = "below_target"
         out.append({
