@@ -215,7 +215,13 @@ def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
     cell_idx, foot_idx = cell_idx[other], foot_idx[other]
     out = cells.copy()
     for i in np.unique(cell_idx):
-        out[i] = shapely.difference(cells[i], shapely.union_all(footprints[foot_idx[cell_idx == i]]))
+        others = foot_idx[cell_idx == i]
+        # where footprints overlap (it happens in real data) the lower-numbered building keeps the overlap
+        ceded = shapely.union_all(footprints[others[others < i]])
+        higher = others[others > i]
+        if len(higher):
+            ceded = shapely.union(ceded, shapely.difference(shapely.union_all(footprints[higher]), footprints[i]))
+        out[i] = shapely.difference(cells[i], ceded)
     return out
 
 
