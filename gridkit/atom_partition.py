@@ -150,66 +150,13 @@ def partition_atom_graph(
 ) -> AtomPartition:
     """Like :func:`partition_atoms`, returning the oversize flags and notes as well."""
     weights = np.asarray(weights, dtype=float)
-    n = len(weights)
     shared = sp.csr_matrix(shared)
     if street is None and "block_id" in atoms.columns:
         street = street_edges_from_blocks(shared, atoms["block_id"].to_numpy())
     cost = cut_cost(shared, street, interior_penalty=interior_penalty)
-    group = weightless_groups(shared, weights)
-    if group.max() + 1 < n:
-        coarse = _contract(atoms, shared, cost, weights, group)
-        result = _partition_graph(*coarse, k, tolerance=tolerance, seed=seed, oversize_above=oversize_above)
-        result.labels = result.labels[group]
-        return result
     xy = shapely.get_coordinates(shapely.centroid(atoms.geometry.to_numpy()))
     return _partition_graph(shared, cost, weights, xy, k, tolerance=tolerance, seed=seed,
                             oversize_above=oversize_above)
-
-
-def weightless_groups(shared: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
-    """Group every weightless atom with the weighted atom it reaches first (longest shared edge).
-
-    Empty blocks (squares, parks, road medians) carry nothing to balance but can be the only link
-    between two parts of a grid; joined to a weighted neighbour they no longer pin a grid's shape.
-    Returns a group number per atom (0..m-1); weightless pieces with no weighted atom stay alone.
-    """
-    n = len(weights)
-    owner = np.where(weights > 0, np.arange(n), -1)
-    if owner.max() < 0 or (owner >= 0).all():
-        return np.arange(n)
-    coo = shared.tocoo()
-    while True:
-        open_edge = (owner[coo.row] < 0) & (owner[coo.col] >= 0)
-        if not open_edge.any():
-            break
-        rows, cols, length = coo.row[open_edge], coo.col[open_edge], coo.data[open_edge]
-        order = np.lexsort((cols, -length, rows))
-        first = np.unique(rows[order], return_index=True)[1]
-        owner[rows[order][first]] = owner[cols[order][first]]
-    alone = owner < 0
-    owner[alone] = np.flatnonzero(alone)
-    _, group = np.unique(owner, return_inverse=True)
-    return group
-
-
-def _contract(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, cost: sp.csr_matrix, weights: np.ndarray,
-              group: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Sum shared lengths, costs and weights over groups; centroid of the weighted member."""
-    n, m = len(group), int(group.max()) + 1
-    member = sp.csr_matrix((np.ones(n), (np.arange(n), group)), shape=(n, m))
-
-    def fold(matrix: sp.csr_matrix) -> sp.csr_matrix:
-        out = (member.T @ matrix @ member).tocsr()
-        out.setdiag(0)
-        out.eliminate_zeros()
-        return out
-
-    area = shapely.area(atoms.geometry.to_numpy())
-    xy_atoms = shapely.get_coordinates(shapely.centroid(atoms.geometry.to_numpy()))
-    mass = np.where(weights > 0, area, 0.0) + 1e-9 * area
-    moments = np.stack([np.bincount(group, weights=mass * xy_atoms[:, i], minlength=m) for i in (0, 1)], axis=1)
-    xy = moments / np.bincount(group, weights=mass, minlength=m)[:, None]
-    return fold(shared), fold(cost), np.bincount(group, weights=weights, minlength=m), xy
 
 
 def _partition_graph(

@@ -128,23 +128,30 @@ def street_blocks(community: shapely.Geometry, lines: np.ndarray) -> np.ndarray:
     return _merge_slivers(faces[inside_mask & (shapely.area(faces) > 0)])
 
 
-def _merge_slivers(faces: np.ndarray, *, min_area_m2: float = 1.0) -> np.ndarray:
-    """Join faces under ``min_area_m2`` (between near-duplicate street lines) to their longest neighbour."""
-    small = shapely.area(faces) < min_area_m2
+def _merge_slivers(faces: np.ndarray, *, min_area_m2: float = 1.0, min_width_m: float = 0.1) -> np.ndarray:
+    """Join sliver faces to the neighbour they share most boundary with.
+
+    Slivers come from near-duplicate lines (a street drawn along the community boundary, a way
+    mapped twice, coordinates reprojected from lon/lat): faces under ``min_area_m2`` or thinner
+    than ``min_width_m`` (twice the area over the perimeter). A sliver touching no other face
+    along a line is dropped (its area is a rounding error); a merge never makes a face multipart.
+    """
+    area, perimeter = shapely.area(faces), shapely.length(faces)
+    small = (area < min_area_m2) | (2 * area < min_width_m * perimeter)
     if not small.any() or small.all():
         return faces
     big = np.flatnonzero(~small)
     tree = shapely.STRtree(faces[big])
-    target = np.full(len(faces), -1, dtype=np.int64)
+    out = faces.copy()
     for i in np.flatnonzero(small):
         near = big[tree.query(faces[i], predicate="intersects")]
         if len(near) == 0:
-            near = big[tree.query_nearest(faces[i])]
-        shared = shapely.length(shapely.intersection(shapely.boundary(faces[near]), shapely.boundary(faces[i])))
-        target[i] = near[int(np.argmax(shared))]
-    out = faces.copy()
-    for j in np.unique(target[small]):
-        out[j] = shapely.union_all(np.r_[faces[j:j + 1], faces[target == j]])
+            continue
+        shared = shapely.length(shapely.intersection(shapely.boundary(out[near]), shapely.boundary(faces[i])))
+        j = near[int(np.argmax(shared))]
+        if shared.max() > 0:
+            parts = shapely.get_parts(shapely.union(out[j], faces[i]))
+            out[j] = parts[np.argmax(shapely.area(parts))]
     return out[~small]
 
 
@@ -200,28 +207,23 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
 
 
 def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
-    """Give every building its whole footprint: a cell takes its own and cedes the others'.
+    """Give every building its whole footprint: cells cede all footprints, then each takes its own.
 
     Voronoi regions of outline points follow the gaps between buildings but can clip a corner of a
-    neighbour where points are sparse; this makes sure no cell boundary crosses a building.
+    neighbour where points are sparse; this makes sure no cell boundary crosses a building. Where
+    footprints overlap (it happens in real data) the lower-numbered building keeps the overlap.
     """
     polygonal = np.isin(shapely.get_type_id(footprints), [3, 6])
     if not polygonal.any():
         return cells
-    cells = np.where(polygonal, shapely.union(cells, np.where(polygonal, footprints, None)), cells)
-    cell_idx, foot_idx = shapely.STRtree(footprints[polygonal]).query(cells, predicate="intersects")
-    foot_idx = np.flatnonzero(polygonal)[foot_idx]
-    other = cell_idx != foot_idx
-    cell_idx, foot_idx = cell_idx[other], foot_idx[other]
-    out = cells.copy()
-    for i in np.unique(cell_idx):
-        others = foot_idx[cell_idx == i]
-        # where footprints overlap (it happens in real data) the lower-numbered building keeps the overlap
-        ceded = shapely.union_all(footprints[others[others < i]])
-        higher = others[others > i]
-        if len(higher):
-            ceded = shapely.union(ceded, shapely.difference(shapely.union_all(footprints[higher]), footprints[i]))
-        out[i] = shapely.difference(cells[i], ceded)
+    own = footprints[polygonal].copy()
+    tree = shapely.STRtree(own)
+    left, right = tree.query(own, predicate="overlaps")
+    for i in np.unique(right[left < right]):
+        own[i] = shapely.difference(own[i], shapely.union_all(own[left[(right == i) & (left < i)]]))
+    ceded = shapely.difference(cells, shapely.union_all(own))
+    out = ceded.copy()
+    out[polygonal] = shapely.union(ceded[polygonal], own)
     return out
 
 
@@ -281,7 +283,8 @@ def consistent_coverage(
     Cells clipped from different blocks meet along a street with vertices that differ by rounding
     errors; unions of such polygons can keep sliver gaps of 1e-11 m and split a grid in two. Noding
     all outlines together and polygonizing gives faces with exactly shared edges; each face goes
-    back to the polygon holding its interior point (sliver faces under ``sliver_m2`` to the nearest).
+    back to the polygon holding its interior point; a polygon whose faces meet only at a point keeps
+    its largest piece where the others are slivers under ``sliver_m2``.
     Each noded edge separates at most two faces, which gives the adjacency without any overlay.
 
     Returns
@@ -300,24 +303,45 @@ def consistent_coverage(
     face_idx, poly_idx = tree.query(shapely.point_on_surface(faces), predicate="within")
     owner = np.full(len(faces), -1, dtype=np.int64)
     owner[face_idx[::-1]] = poly_idx[::-1]
-    lost = owner < 0
-    sliver = lost & (shapely.area(faces) < sliver_m2)
-    if sliver.any():
-        owner[sliver] = tree.query_nearest(faces[sliver], all_matches=False)[1]
+    # faces in no polygon are gaps of the input (slivers between near-duplicate lines): left out
     keep = owner >= 0
     faces, owner = faces[keep], owner[keep]
-    out = _group_faces(polygons, faces, owner)
+    out = _group_faces(polygons, faces, owner, sliver_m2=sliver_m2)
     left, right, length = _edge_pairs(edges, faces, owner)
+    faceless = np.setdiff1d(np.arange(len(polygons)), owner)
+    if len(faceless):  # polygonize drops an invalid ring (rare): measure those polygons by overlay
+        left, right, length = _add_overlay_pairs(out, faceless, left, right, length)
     return out, left, right, length
 
 
-def _group_faces(polygons: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> np.ndarray:
+def _add_overlay_pairs(polygons: np.ndarray, subset: np.ndarray, left: np.ndarray, right: np.ndarray,
+                       length: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add the shared boundary lengths of ``subset`` with every polygon, measured by intersection."""
+    here, there = shapely.STRtree(polygons).query(polygons[subset], predicate="intersects")
+    here = subset[here]
+    keep = here != there
+    here, there = here[keep], there[keep]
+    shared = shapely.length(shapely.intersection(shapely.boundary(polygons[here]), shapely.boundary(polygons[there])))
+    keep = shared > 1e-6
+    a, b = np.minimum(here, there)[keep], np.maximum(here, there)[keep]
+    pairs = np.unique(np.stack([np.r_[left, a], np.r_[right, b]], axis=1), axis=0, return_index=True)
+    values = np.r_[length, shared[keep]][pairs[1]]
+    return pairs[0][:, 0], pairs[0][:, 1], values
+
+
+def _group_faces(polygons: np.ndarray, faces: np.ndarray, owner: np.ndarray, *, sliver_m2: float) -> np.ndarray:
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(polygons) + 1))
     out = polygons.copy()
     for i in np.flatnonzero(np.diff(bounds) > 0):
         group = faces[order[bounds[i]:bounds[i + 1]]]
-        out[i] = group[0] if len(group) == 1 else shapely.coverage_union_all(group)
+        merged = group[0] if len(group) == 1 else shapely.coverage_union_all(group)
+        parts = shapely.get_parts(merged)
+        if len(parts) > 1:
+            area = shapely.area(parts)
+            parts = parts[(area >= sliver_m2) | (area == area.max())]
+            merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(list(parts))
+        out[i] = merged
     return out
 
 

@@ -37,7 +37,7 @@ from gridkit.blocks import build_atoms, community_of_buildings
 from gridkit.codes import grid_code, reading_order
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning
-from gridkit.io import read_layer
+from gridkit.io import read_layer, repair_polygons
 from gridkit.metrics import deviations, polsby_popper
 from gridkit.network import street_lines
 
@@ -210,8 +210,9 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
     assignment = _assignment(bld_m, atoms, atoms_obj.building_atom, building_community)
     report = _finish_report(report, comm_m, grids, tolerance, measure)
-    return PartitionResult(grids=grids.to_crs(comm.crs), assignment=assignment, atoms=atoms, report=report,
-                           crs=metric)
+    grids = grids.to_crs(comm.crs)
+    grids = grids.set_geometry(repair_polygons(grids.geometry.to_numpy()), crs=comm.crs)
+    return PartitionResult(grids=grids, assignment=assignment, atoms=atoms, report=report, crs=metric)
 
 
 def _community_rows(atoms: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> np.ndarray:
