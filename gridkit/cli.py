@@ -94,7 +94,7 @@ def _print_metrics(table: pd.DataFrame, lang: str) -> None:
             else:
                 cells.append(str(value))
         view.add_row(*cells)
-    Console().print(view)
+    Console(width=160).print(view)
 
 
 @app.command("partition")
