@@ -289,9 +289,11 @@ def _union(polygons: np.ndarray) -> shapely.Geometry:
     if len(polygons) == 1:
         return polygons[0]
     try:
-        return shapely.coverage_union_all(polygons)
+        merged = shapely.coverage_union_all(polygons)
     except shapely.errors.GEOSException:
-        return shapely.union_all(polygons)
+        merged = None
+    # a coverage union of polygons that do not share edges exactly can come out invalid
+    return merged if merged is not None and merged.is_valid else shapely.union_all(polygons)
 
 
 def _clean(geom: shapely.Geometry, *, min_area: float = 1e-4) -> shapely.Geometry:

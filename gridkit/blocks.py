@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 _SEED_SPACING_M = 6.0
+#: Atoms sharing less boundary than this (m) are not neighbours: two blocks diagonal across a
+#: crossing meet at a point, or along a rounding-error edge where the streets do not cross exactly.
+MIN_SHARED_M = 0.5
 _SHRINK_M = 0.5
 _GRID_M = 1e-3  # snap-rounding grid (m) for the rare Voronoi unions GEOS cannot node exactly
 
@@ -115,8 +118,12 @@ def street_blocks(community: shapely.Geometry, lines: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Polygons tiling the community.
     """
-    inside = shapely.intersection(lines, community) if len(lines) else np.empty(0, dtype=object)
-    parts = shapely.get_parts(inside) if len(inside) else np.empty(0, dtype=object)
+    # clip to the community's envelope plus a margin, not to the community itself: the crossing of a
+    # street with the boundary must come from noding both together, or a rounding error leaves the
+    # street end a hair short of the ring, a dangle that polygonize drops (two blocks become one)
+    minx, miny, maxx, maxy = community.bounds
+    near = shapely.clip_by_rect(lines, minx - 10, miny - 10, maxx + 10, maxy + 10) if len(lines) else lines
+    parts = shapely.get_parts(near) if len(near) else np.empty(0, dtype=object)
     parts = parts[np.isin(shapely.get_type_id(parts), [1, 2])] if len(parts) else parts
     ring_parts = shapely.get_parts(shapely.boundary(community))
     noded = node_lines(np.concatenate([parts, ring_parts]))
@@ -303,12 +310,12 @@ def consistent_coverage(
     face_idx, poly_idx = tree.query(shapely.point_on_surface(faces), predicate="within")
     owner = np.full(len(faces), -1, dtype=np.int64)
     owner[face_idx[::-1]] = poly_idx[::-1]
-    # faces in no polygon are gaps of the input (slivers between near-duplicate lines): left out
-    keep = owner >= 0
-    faces, owner = faces[keep], owner[keep]
-    out = _group_faces(polygons, faces, owner, sliver_m2=sliver_m2)
-    left, right, length = _edge_pairs(edges, faces, owner)
-    faceless = np.setdiff1d(np.arange(len(polygons)), owner)
+    face_of_edge, edge_of_face = _incidence(edges, faces)
+    _adopt_slivers(faces, owner, edges, face_of_edge, edge_of_face)
+    keep = owner >= 0  # what is left in no polygon is a hole of the input (a courtyard outside it)
+    out = _group_faces(polygons, faces[keep], owner[keep], sliver_m2=sliver_m2)
+    left, right, length = _edge_pairs(edges, owner, face_of_edge, edge_of_face)
+    faceless = np.setdiff1d(np.arange(len(polygons)), owner[keep])
     if len(faceless):  # polygonize drops an invalid ring (rare): measure those polygons by overlay
         left, right, length = _add_overlay_pairs(out, faceless, left, right, length)
     return out, left, right, length
@@ -322,7 +329,7 @@ def _add_overlay_pairs(polygons: np.ndarray, subset: np.ndarray, left: np.ndarra
     keep = here != there
     here, there = here[keep], there[keep]
     shared = shapely.length(shapely.intersection(shapely.boundary(polygons[here]), shapely.boundary(polygons[there])))
-    keep = shared > 1e-6
+    keep = shared >= MIN_SHARED_M
     a, b = np.minimum(here, there)[keep], np.maximum(here, there)[keep]
     pairs = np.unique(np.stack([np.r_[left, a], np.r_[right, b]], axis=1), axis=0, return_index=True)
     values = np.r_[length, shared[keep]][pairs[1]]
@@ -345,10 +352,48 @@ def _group_faces(polygons: np.ndarray, faces: np.ndarray, owner: np.ndarray, *, 
     return out
 
 
-def _edge_pairs(edges: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Pairs of owners on the two sides of each noded edge, with the summed edge length."""
-    # a face's ring is made of the very edges it was polygonized from, so "covers" is exact
+def _incidence(edges: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(face, edge) pairs: a face's ring is made of the very edges it came from, so "covers" is exact."""
     face_idx, edge_idx = shapely.STRtree(edges).query(shapely.boundary(faces), predicate="covers")
+    return face_idx, edge_idx
+
+
+def _adopt_slivers(faces: np.ndarray, owner: np.ndarray, edges: np.ndarray, face_idx: np.ndarray,
+                   edge_idx: np.ndarray, *, max_width_m: float = 0.1, max_area_m2: float = 1.0) -> None:
+    """Give each sliver face in no polygon to the owner of the face it shares most edge length with.
+
+    A hairline gap between two blocks (their street edges a rounding error apart) has no area to
+    speak of but separates the blocks: dropped, it would leave them without a common edge.
+    """
+    area, perimeter = shapely.area(faces), shapely.length(faces)
+    sliver = (owner < 0) & ((area < max_area_m2) | (2 * area < max_width_m * perimeter))
+    if not sliver.any():
+        return
+    length = shapely.length(edges)
+    for _ in range(8):  # slivers next to slivers are adopted in later rounds
+        pending = np.flatnonzero(sliver & (owner < 0))
+        if len(pending) == 0:
+            return
+        order = np.argsort(edge_idx, kind="stable")
+        by_edge = np.split(face_idx[order], np.flatnonzero(np.diff(edge_idx[order])) + 1)
+        edge_ids = np.unique(edge_idx[order])
+        best: dict[int, dict[int, float]] = {}
+        for edge, sides in zip(edge_ids.tolist(), by_edge, strict=True):
+            if len(sides) != 2:
+                continue
+            for me, other in ((sides[0], sides[1]), (sides[1], sides[0])):
+                if owner[me] < 0 and sliver[me] and owner[other] >= 0:
+                    votes = best.setdefault(int(me), {})
+                    votes[int(owner[other])] = votes.get(int(owner[other]), 0.0) + float(length[edge])
+        if not best:
+            return
+        for face, votes in best.items():
+            owner[face] = max(votes, key=votes.__getitem__)
+
+
+def _edge_pairs(edges: np.ndarray, owner: np.ndarray, face_idx: np.ndarray,
+                edge_idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pairs of owners on the two sides of each noded edge, with the summed edge length."""
     sides = owner[face_idx]
     order = np.lexsort((sides, edge_idx))
     edge_idx, sides = edge_idx[order], sides[order]
@@ -357,13 +402,14 @@ def _edge_pairs(edges: np.ndarray, faces: np.ndarray, owner: np.ndarray) -> tupl
     count = np.diff(np.r_[start, len(edge_idx)])
     two = count == 2  # an edge with a face on each side
     a, b = sides[start[two]], sides[start[two] + 1]
-    between = a != b
+    between = (a != b) & (a >= 0) & (b >= 0)
     left, right = a[between], b[between]
     length = shapely.length(edges[edge_idx[start[two][between]]])
     pair = np.stack([left, right], axis=1)
     unique, inverse = np.unique(pair, axis=0, return_inverse=True)
     total = np.bincount(inverse.ravel(), weights=length, minlength=len(unique))
-    return unique[:, 0], unique[:, 1], total
+    keep = total >= MIN_SHARED_M
+    return unique[keep, 0], unique[keep, 1], total[keep]
 
 
 def atom_adjacency_matrix(geoms: np.ndarray) -> sp.csr_matrix:
@@ -375,7 +421,7 @@ def atom_adjacency_matrix(geoms: np.ndarray) -> sp.csr_matrix:
     left, right = left[keep], right[keep]
     boundaries = shapely.boundary(geoms)
     length = shapely.length(shapely.intersection(boundaries[left], boundaries[right]))
-    touching = length > 1e-6
+    touching = length >= MIN_SHARED_M
     left, right, length = left[touching], right[touching], length[touching]
     matrix = sp.coo_matrix(
         (np.concatenate([length, length]), (np.concatenate([left, right]), np.concatenate([right, left]))),
