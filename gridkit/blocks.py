@@ -11,6 +11,7 @@ split. All geometry here is in a local metric CRS (metres).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 _SEED_SPACING_M = 6.0
+_THREADS = 2
 #: Atoms sharing less boundary than this (m) are not neighbours: two blocks diagonal across a
 #: crossing meet at a point, or along a rounding-error edge where the streets do not cross exactly.
 MIN_SHARED_M = 0.5
@@ -228,9 +230,17 @@ def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
     left, right = tree.query(own, predicate="overlaps")
     for i in np.unique(right[left < right]):
         own[i] = shapely.difference(own[i], shapely.union_all(own[left[(right == i) & (left < i)]]))
-    ceded = shapely.difference(cells, shapely.union_all(own))
-    out = ceded.copy()
-    out[polygonal] = shapely.union(ceded[polygonal], own)
+    # cells cede the foreign footprints that reach into them (few: Voronoi edges run between buildings)
+    which = np.flatnonzero(polygonal)
+    out = cells.copy()
+    tree = shapely.STRtree(own)
+    for predicate in ("overlaps", "contains"):
+        cell_idx, foot_idx = tree.query(out, predicate=predicate)
+        foreign = which[foot_idx] != cell_idx
+        for i in np.unique(cell_idx[foreign]):
+            out[i] = shapely.difference(out[i], shapely.union_all(own[foot_idx[foreign & (cell_idx == i)]]))
+    missing = ~shapely.covers(out[which], own)
+    out[which[missing]] = shapely.union(out[which[missing]], own[missing])
     return out
 
 
@@ -493,12 +503,18 @@ def build_atoms(
         blocks = street_blocks(community, near)
         members = np.flatnonzero(building_community == c)
         block_of = _block_of_buildings(blocks, geoms[members])
+        in_blocks = [members[block_of == b] for b in range(len(blocks))]
+        heavy = [len(ids) > 1 and split_weight[ids].sum() + area_weight[c] * block.area > split_above[c]
+                 for block, ids in zip(blocks, in_blocks, strict=True)]
+        # GEOS releases the GIL: tessellating blocks on two threads uses both cores
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            tessellated = list(pool.map(building_cells, [blocks[b] for b in range(len(blocks)) if heavy[b]],
+                                        [geoms[in_blocks[b]] for b in range(len(blocks)) if heavy[b]]))
+        cuts = iter(tessellated)
         for b, block in enumerate(blocks):
-            in_block = members[block_of == b]
-            block_weight = split_weight[in_block].sum() + area_weight[c] * block.area
-            heavy = block_weight > split_above[c] and len(in_block) > 1
-            if heavy:
-                cells, cell_of = building_cells(block, geoms[in_block])
+            in_block = in_blocks[b]
+            if heavy[b]:
+                cells, cell_of = next(cuts)
             else:
                 cells, cell_of = np.array([block], dtype=object), np.zeros(len(in_block), dtype=np.int64)
             building_atom[in_block] = next_atom + cell_of
