@@ -195,7 +195,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
     regions = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=block, ordered=True)
     )
-    invalid = ~shapely.is_valid(regions)
+    # shapely.is_valid wraps GEOS in warnings.catch_warnings, which is not thread-safe: run on the
+    # tessellation threads it can leave the caller's warnings silenced; the bare ufunc cannot
+    invalid = ~shapely.lib.is_valid(regions)
     if invalid.any():  # cocircular seeds can give spikes a rounding error wide
         regions[invalid] = [_polygonal(shapely.make_valid(r)) for r in regions[invalid]]
     owners = np.unique(owner)
