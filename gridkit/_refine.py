@@ -291,23 +291,31 @@ class Plan:
         return np.unique(np.concatenate([row[cut], col[cut]]))
 
     def refine(self, *, passes: int = 20) -> None:
-        """Take cut-lowering single moves that keep both grids inside the tolerance, until none is left."""
+        """Take cut-lowering single moves that keep both grids inside the tolerance, until none is left.
+
+        Each pass ranks every (boundary atom, neighbouring grid) move by its gain, computed for all
+        at once from the edge list, then takes them best first, checking each again as it comes.
+        """
+        n = len(self.labels)
+        row = np.r_[self.graph.row, self.graph.col]
+        col = np.r_[self.graph.col, self.graph.row]
+        cost = np.r_[self.graph.cost, self.graph.cost]
         for _ in range(passes):
+            mine, theirs = self.labels[row], self.labels[col]
+            same = mine == theirs
+            internal = np.bincount(row[same], weights=cost[same], minlength=n)
+            cross = ~same & ~self.frozen[mine] & ~self.frozen[theirs]
+            keys, inverse = np.unique(row[cross] * self.k + theirs[cross], return_inverse=True)
+            gain = np.bincount(inverse.ravel(), weights=cost[cross], minlength=len(keys)) - internal[keys // self.k]
+            order = np.argsort(-gain, kind="stable")
+            order = order[gain[order] > 1e-9]
             improved = False
-            for atom in self.rng.permutation(self.boundary_atoms()).tolist():
+            for atom, target in zip((keys[order] // self.k).tolist(), (keys[order] % self.k).tolist(), strict=True):
                 source = self.labels[atom]
-                if self.frozen[source]:
+                if source == target or self.gain(atom, target) <= 1e-9:
                     continue
-                nbrs, _ = self.neighbours(atom)
-                best, best_gain = -1, 1e-9
-                for target in np.unique(self.labels[nbrs]).tolist():
-                    if target == source or self.frozen[target]:
-                        continue
-                    g = self.gain(atom, target)
-                    if g > best_gain and self._fits(source, target, self.weights[atom]):
-                        best, best_gain = target, g
-                if best >= 0 and self.can_leave(atom):
-                    self.move(atom, best)
+                if self._fits(source, target, self.weights[atom]) and self.can_leave(atom):
+                    self.move(atom, target)
                     improved = True
             if not improved:
                 return
