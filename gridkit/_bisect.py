@@ -100,7 +100,7 @@ def recursive_bisection(
     k = min(k, len(nodes))
     k1 = k // 2
     left, right = bisect(graph, weights, xy, nodes, share=k1 / k, slack=0.5 * tolerance / k,
-                         min_sizes=(k1, k - k1), rng=rng, trees=2)
+                         min_sizes=(k1, k - k1), rng=rng, trees=0)
     return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng)
             + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng))
 
