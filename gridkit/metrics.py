@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from gridkit.crs import local_metric_crs
+from gridkit.io import repair_polygons
 
 __all__ = [
     "HARD_LIMIT",
@@ -146,6 +147,8 @@ def evaluate(
     crs = local_metric_crs(communities)
     comm = communities.to_crs(crs)
     g = grids.to_crs(crs)
+    # a plan drawn elsewhere may arrive with a self-touching ring: measure it rather than crash
+    g = g.set_geometry(repair_polygons(g.geometry.to_numpy()), crs=crs)
     lines = np.empty(0, dtype=object) if streets is None else shapely.get_parts(streets.to_crs(crs).geometry.to_numpy())
     measure = "area_m2" if by == "area" else by
     weight = g.geometry.area.to_numpy() if measure == "area_m2" else g[measure].to_numpy(float)

@@ -210,9 +210,28 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
     assignment = _assignment(bld_m, atoms, atoms_obj.building_atom, building_community)
     report = _finish_report(report, comm_m, grids, tolerance, measure)
-    grids = grids.to_crs(comm.crs)
-    grids = grids.set_geometry(repair_polygons(grids.geometry.to_numpy()), crs=comm.crs)
+    grids = _to_output_crs(grids, comm.crs)
     return PartitionResult(grids=grids, assignment=assignment, atoms=atoms, report=report, crs=metric)
+
+
+def _to_output_crs(grids: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
+    """Grids in ``crs``, valid there and again when projected back to the metric CRS.
+
+    A grid whose ring passes within a rounding error of itself (where four blocks meet at a
+    jittered crossing) can come out self-intersecting after a round trip through lon/lat. Such
+    grids are opened by a micrometre (``buffer(-1e-6).buffer(1e-6)``, mitred) before projecting;
+    the others are left exactly as they are.
+    """
+    out = grids.to_crs(crs)
+    geoms = repair_polygons(out.geometry.to_numpy())
+    back = gpd.GeoSeries(geoms, crs=crs).to_crs(grids.crs).to_numpy()
+    fragile = ~shapely.is_valid(back) | ~shapely.is_valid(geoms)
+    if fragile.any():
+        metric = grids.geometry.to_numpy()[fragile]
+        opened = shapely.buffer(shapely.buffer(metric, -1e-6, join_style="mitre"), 1e-6, join_style="mitre")
+        geoms = geoms.copy()
+        geoms[fragile] = repair_polygons(gpd.GeoSeries(opened, crs=grids.crs).to_crs(crs).to_numpy())
+    return out.set_geometry(geoms, crs=crs)
 
 
 def _community_rows(atoms: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> np.ndarray:
