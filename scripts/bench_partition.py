@@ -45,15 +45,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing as mp
 import signal
 import sys
-import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,25 +162,6 @@ def load_dataset(name: str) -> Dataset:
 
 # --------------------------------------------------------------------------------------------
 # running a method in a child process with a budget
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise TimeoutError after ``seconds`` (SIGALRM, main thread only; Python code only)."""
-    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum, _frame):
-        raise TimeoutError
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _child(conn, fn: Callable[[], object]) -> None:
@@ -311,7 +290,7 @@ def run_atom_peer(ds: Dataset, method: str, *, target: float, tolerance: float, 
             if method == "gerrychain":  # has its own SIGALRM limit
                 part = peer(sub_atoms, sub_shared, w, k, tolerance=tolerance, seed=seed, time_limit=limit)
             else:
-                with time_limit(limit):
+                with peers.wall_clock_limit(limit):
                     part = peer(sub_atoms, sub_shared, w, k, tolerance=tolerance, seed=seed)
         except peers.PeerFailed as err:
             failures[community_id] = err.reason

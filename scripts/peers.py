@@ -137,19 +137,15 @@ def _by_component(
     return labels
 
 
-class _Timeout(Exception):  # noqa: N818
-    pass
-
-
 @contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise _Timeout after ``seconds`` of wall time (SIGALRM; only in the main thread)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+def wall_clock_limit(seconds: float | None) -> Iterator[None]:
+    """Raise TimeoutError after ``seconds`` of wall time (SIGALRM; only in the main thread)."""
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def _handler(_signum, _frame):
-        raise _Timeout
+        raise TimeoutError
 
     previous = signal.signal(signal.SIGALRM, _handler)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -283,10 +279,10 @@ def gerrychain_tree(
         return np.array([assignment[i] for i in range(len(w))], dtype=np.int64)
 
     try:
-        with warnings.catch_warnings(), _time_limit(time_limit):
+        with warnings.catch_warnings(), wall_clock_limit(time_limit):
             warnings.simplefilter("ignore")
             return _by_component(adj, weights, k, solve_one)
-    except _Timeout as err:
+    except TimeoutError as err:
         msg = f"timeout after {time_limit:.0f} s"
         raise PeerFailed(msg) from err
     except PeerFailed:
