@@ -361,6 +361,10 @@ def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[obj
     if weight.sum() < 1 - tolerance:
         notes.append(f"the community holds {weight.sum():.2f} of one grid's target, less than the lower "
                      "bound; it was made one grid")
+    mean = rest / k_rest if k_rest else 0.0
+    if k_rest and rest >= 1 - tolerance and abs(mean - 1) > tolerance:
+        notes.append(f"no whole number of grids fits the target: {k_rest} grid(s) average {mean:.2f} of it "
+                     f"(±{tolerance:.0%} is measured against the community's own mean)")
     positive = int((weight[~over] > 0).sum())
     if k_rest > max(positive, 1):
         notes.append(f"only {positive} non-empty atoms for {k_rest} grids; made {positive} grids")
@@ -376,7 +380,7 @@ def _assignment(bld: gpd.GeoDataFrame, atoms: gpd.GeoDataFrame, building_atom: n
     community = pd.Series(pd.NA, index=range(len(bld)), dtype=object)
     community[inside] = atoms["community_id"].to_numpy()[building_atom[inside]]
     out = pd.DataFrame({"building_id": bld["building_id"].to_numpy(), "grid_id": grid_id.to_numpy(),
-                        "community_id": community.to_numpy()})
+                        "community_id": community.to_numpy(), "estimated": bld["estimated"].to_numpy(bool)})
     out["status"] = np.where(inside, "assigned", "outside_communities")
     if (~inside).any():
         warnings.warn(f"{int((~inside).sum())} buildings lie outside every community and were left out of the "

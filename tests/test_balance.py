@@ -205,3 +205,28 @@ def test_n_grids_does_not_make_ordinary_buildings_oversize():
     assert len(result.grids) == 2
     assert not result.grids["oversize"].any()
     assert result.grids["deviation"].abs().max() <= 0.1
+
+
+def test_community_between_whole_grids_says_no_count_fits():
+    """About 1.4 grids' worth of households: one grid (the nearest count), and the report says why."""
+    d = make_district(2, 2, per_side=3, households=(14, 14), seed=0)  # 36 buildings × 14 = 504 households
+    result, caught = run_partition(d.communities, d.buildings, d.streets, target=360)
+    row = result.report.iloc[0]
+    assert row["n_grids"] == 1
+    assert "no whole number of grids fits the target" in row["message"]
+    assert any("no whole number" in str(w.message) and issubclass(w.category, gridkit.GridkitWarning)
+               for w in caught)
+    assert_plan(result, d.communities, d.buildings)
+
+
+def test_assignment_flags_estimated_households():
+    d = make_district(2, 2, per_side=2, households=(10, 10), seed=1)
+    buildings = d.buildings.copy()
+    buildings["households"] = buildings["households"].astype("float")
+    buildings.loc[[0, 3], "households"] = np.nan
+    buildings["levels"] = 4
+    result, caught = run_partition(d.communities, buildings, d.streets, target=40)
+    flags = result.assignment.set_index("building_id")["estimated"]
+    assert flags[["B00000", "B00003"]].all()
+    assert not flags.drop(["B00000", "B00003"]).any()
+    assert any(issubclass(w.category, gridkit.GridkitWarning) and "estimated" in str(w.message) for w in caught)
