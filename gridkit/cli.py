@@ -147,6 +147,10 @@ def validate_command(
     by: Annotated[str, typer.Option(help="Balanced measure")] = "households",
     tolerance: Annotated[float, typer.Option(help="Balance tolerance")] = 0.1,
     out: Annotated[Path | None, typer.Option(help="Write the metrics table as CSV")] = None,
+    community_id_col: Annotated[str | None, typer.Option(help="Community id column")] = None,
+    building_id_col: Annotated[str | None, typer.Option(help="Building id column")] = None,
+    households_col: Annotated[str | None, typer.Option(help="Households column")] = None,
+    population_col: Annotated[str | None, typer.Option(help="Population column")] = None,
     lang: Lang = "zh",
 ) -> None:
     """Print the metrics table; exit 1 if conservation, coverage or contiguity fails / 校验网格.
@@ -157,7 +161,12 @@ def validate_command(
     try:
         grid_layer = io.read_layer(grids, label="grids")
         comm = io.read_layer(communities, label="communities")
+        if community_id_col:
+            comm = comm.rename(columns={community_id_col: "community_id"})
         bld = io.read_layer(buildings, label="buildings") if buildings else None
+        if bld is not None:
+            bld = bld.rename(columns={v: k for k, v in _columns(building_id=building_id_col, households=households_col,
+                                                                 population=population_col).items()})
         links = pd.read_csv(assignment, dtype=str) if assignment else None
         street_layer = io.read_layer(streets, label="streets") if streets else None
         table = evaluate(grid_layer, comm, bld, links, streets=street_layer, by=by, tolerance=tolerance)
@@ -166,6 +175,10 @@ def validate_command(
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     _print_metrics(table, lang)
+    outside = int(table["buildings_outside"].iloc[-1]) if "buildings_outside" in table.columns else 0
+    if outside:
+        console.print(f"[yellow]{_msg(lang, 'warn')}:[/] {outside} buildings are listed in the assignment as "
+                      "outside every community (not in any grid)")
     problems = hard_failures(table)
     if problems:
         console.print(f"[bold red]{_msg(lang, 'failed')}:[/] " + "; ".join(problems))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from synthetic import METRIC_CRS, METRIC_ORIGIN
+from synthetic import METRIC_CRS, METRIC_ORIGIN, make_district
 
 import gridkit
 from gridkit.metrics import coverage, deviations, hard_failures, polsby_popper, street_alignment
@@ -206,3 +206,21 @@ def test_evaluate_oversize_grid_is_left_out_of_balance(plan):
     assert row["n_oversize"] == 1
     assert row["max_abs_deviation"] == 0.0
     assert row["share_within_tolerance"] == 1.0
+
+
+def test_buildings_listed_outside_are_accounted_for_not_lost():
+    """With outside="report" the assignment lists them; evaluate counts them apart, conservation holds."""
+    d = make_district(2, 2, per_side=2, seed=3)
+    stray = gpd.GeoDataFrame({"building_id": ["FAR"], "households": [40], "population": [90]},
+                             geometry=[shapely.box(0, 0, 10, 10)], crs=d.buildings.crs)
+    buildings = gpd.GeoDataFrame(pd.concat([d.buildings, stray], ignore_index=True), crs=d.buildings.crs)
+    with pytest.warns(gridkit.GridkitWarning, match="outside every community"):
+        result = gridkit.partition(d.communities, buildings, d.streets, target=40, outside="report")
+    table = gridkit.evaluate(result.grids, d.communities, buildings, result.assignment)
+    total = table.iloc[-1]
+    assert total["buildings_outside"] == 1
+    assert total["conserved"]
+    assert hard_failures(table) == []
+    # an assignment that silently lacks a building is still caught
+    lossy = result.assignment[result.assignment["building_id"] != "B00000"]
+    assert not gridkit.evaluate(result.grids, d.communities, buildings, lossy).iloc[-1]["conserved"]
