@@ -98,7 +98,7 @@ def partition_atoms(
     seed: int = 0,
     street: sp.csr_matrix | None = None,
     oversize_above: float | None = None,
-    interior_penalty: float = 8.0,
+    interior_penalty: float = 3.0,
 ) -> np.ndarray:
     """Partition atoms into ``k`` contiguous grids of balanced weight; return a label per atom.
 
@@ -146,7 +146,7 @@ def partition_atom_graph(
     seed: int = 0,
     street: sp.csr_matrix | None = None,
     oversize_above: float | None = None,
-    interior_penalty: float = 8.0,
+    interior_penalty: float = 3.0,
 ) -> AtomPartition:
     """Like :func:`partition_atoms`, returning the oversize flags and notes as well."""
     weights = np.asarray(weights, dtype=float)

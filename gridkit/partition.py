@@ -122,7 +122,7 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     crs: object = None,
     outside: str = "error",
     split_share: float = 0.25,
-    interior_penalty: float = 8.0,
+    interior_penalty: float = 3.0,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> PartitionResult:
     """Partition every community into balanced, contiguous, street-bounded grids.
