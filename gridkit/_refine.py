@@ -285,11 +285,6 @@ class Plan:
         after = self._excess_of(self.grid_weight[source] - w) + self._excess_of(self.grid_weight[target] + w)
         return after <= before + 1e-9
 
-    def boundary_atoms(self) -> np.ndarray:
-        row, col = self.graph.row, self.graph.col
-        cut = self.labels[row] != self.labels[col]
-        return np.unique(np.concatenate([row[cut], col[cut]]))
-
     def refine(self, *, passes: int = 20) -> None:
         """Take cut-lowering single moves that keep both grids inside the tolerance, until none is left.
 

@@ -44,6 +44,10 @@ MESSAGES = {
 }
 
 Lang = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en / 消息语言")]
+CommunityIdCol = Annotated[str | None, typer.Option(help="Community id column (default community_id)")]
+BuildingIdCol = Annotated[str | None, typer.Option(help="Building id column (default building_id)")]
+HouseholdsCol = Annotated[str | None, typer.Option(help="Households column (default households)")]
+PopulationCol = Annotated[str | None, typer.Option(help="Population column (default population)")]
 
 
 def _msg(lang: str, key: str) -> str:
@@ -110,10 +114,10 @@ def partition_command(
     seed: Annotated[int, typer.Option(help="Random seed (results are deterministic per seed)")] = 0,
     report: Annotated[Path | None, typer.Option(help="Per-community report CSV / 社区报告")] = None,
     outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report")] = "error",
-    community_id_col: Annotated[str | None, typer.Option(help="Community id column")] = None,
-    building_id_col: Annotated[str | None, typer.Option(help="Building id column")] = None,
-    households_col: Annotated[str | None, typer.Option(help="Households column")] = None,
-    population_col: Annotated[str | None, typer.Option(help="Population column")] = None,
+    community_id_col: CommunityIdCol = None,
+    building_id_col: BuildingIdCol = None,
+    households_col: HouseholdsCol = None,
+    population_col: PopulationCol = None,
     lang: Lang = "zh",
 ) -> None:
     """Partition communities into balanced, street-bounded grids / 划分网格.
@@ -147,10 +151,10 @@ def validate_command(
     by: Annotated[str, typer.Option(help="Balanced measure")] = "households",
     tolerance: Annotated[float, typer.Option(help="Balance tolerance")] = 0.1,
     out: Annotated[Path | None, typer.Option(help="Write the metrics table as CSV")] = None,
-    community_id_col: Annotated[str | None, typer.Option(help="Community id column")] = None,
-    building_id_col: Annotated[str | None, typer.Option(help="Building id column")] = None,
-    households_col: Annotated[str | None, typer.Option(help="Households column")] = None,
-    population_col: Annotated[str | None, typer.Option(help="Population column")] = None,
+    community_id_col: CommunityIdCol = None,
+    building_id_col: BuildingIdCol = None,
+    households_col: HouseholdsCol = None,
+    population_col: PopulationCol = None,
     lang: Lang = "zh",
 ) -> None:
     """Print the metrics table; exit 1 if conservation, coverage or contiguity fails / 校验网格.
