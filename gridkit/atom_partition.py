@@ -9,7 +9,7 @@ length in metres; cutting through a block costs ``interior_penalty`` times as mu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -50,9 +50,6 @@ class AtomPartition:
     labels: np.ndarray
     oversize: np.ndarray
     notes: list[str] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter((self.labels, self.oversize))
 
 
 def apportion(weights: np.ndarray, k: int) -> np.ndarray:

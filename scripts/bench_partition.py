@@ -70,6 +70,8 @@ for _p in (str(REPO), str(SCRIPTS)):
 import peers  # noqa: E402
 import realdata  # noqa: E402
 
+from gridkit.blocks import representative_points  # noqa: E402
+
 ALL_DATASETS = ("sample", "moabit", "moabit-cut", "walnut")
 ALL_METHODS = ("gridkit", "metis", "gerrychain", "spopt", "h3")
 STREET_BUFFER_M = 5.0
@@ -315,7 +317,7 @@ def _building_points(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     else:
         geoms = ds.atoms.geometry.to_numpy()
         weights = ds.atoms["households"].to_numpy(float)
-    points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+    points = representative_points(geoms)
     tree = shapely.STRtree(ds.communities.geometry.to_numpy())
     pt, cm = tree.query(points, predicate="intersects")
     community = np.full(len(points), -1, dtype=np.int64)
