@@ -1,104 +1,34 @@
-"""The ``gridkit`` command: a thin layer over the library, in Chinese or English.
-
-Exit codes: 0 success; 1 a hard invariant failed (``validate``); 2 wrong usage; 3 bad input data
-(the message names the file, the feature and the column).
-"""
+"""``gridkit partition``, ``validate`` and ``demo``."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from gridkit import io
-from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.cli._common import (
+    EXIT_INVARIANT,
+    BuildingIdCol,
+    CommunityIdCol,
+    HouseholdsCol,
+    Lang,
+    PopulationCol,
+    _columns,
+    _fail_input,
+    _msg,
+    _print_metrics,
+    _run_partition,
+    app,
+    console,
+)
+from gridkit.errors import GridkitError
 from gridkit.maps import grids_map
 from gridkit.metrics import evaluate, hard_failures
-from gridkit.partition import PartitionResult, partition
 from gridkit.samples import load_sample
-
-EXIT_INVARIANT, EXIT_INPUT = 1, 3
-
-app = typer.Typer(
-    help="gridkit: community grid management (网格化管理). Balanced, street-bounded grids.\n\n"
-    "Example / 示例:\n\n  gridkit demo --out demo\n\n"
-    "  gridkit partition --communities c.geojson --buildings b.geojson --streets s.geojson "
-    "--out grids.geojson --assignment assignment.csv",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
-console = Console(stderr=True)
-
-MESSAGES = {
-    "zh": {"reading": "读取并分区", "wrote": "已写出", "grids": "网格", "failed": "硬性指标未通过",
-           "ok": "全部硬性指标通过", "error": "输入错误", "warn": "提示", "community": "社区"},
-    "en": {"reading": "reading and partitioning", "wrote": "wrote", "grids": "grids",
-           "failed": "hard invariants failed", "ok": "all hard invariants hold", "error": "input error",
-           "warn": "note", "community": "community"},
-}
-
-Lang = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en / 消息语言")]
-CommunityIdCol = Annotated[str | None, typer.Option(help="Community id column (default community_id)")]
-BuildingIdCol = Annotated[str | None, typer.Option(help="Building id column (default building_id)")]
-HouseholdsCol = Annotated[str | None, typer.Option(help="Households column (default households)")]
-PopulationCol = Annotated[str | None, typer.Option(help="Population column (default population)")]
-
-
-def _msg(lang: str, key: str) -> str:
-    return MESSAGES["en" if lang == "en" else "zh"][key]
-
-
-def _fail_input(exc: GridkitError, lang: str) -> typer.Exit:
-    console.print(f"[bold red]{_msg(lang, 'error')}:[/] {exc}")
-    return typer.Exit(EXIT_INPUT)
-
-
-def _columns(**given: str | None) -> dict[str, str]:
-    return {k: v for k, v in given.items() if v}
-
-
-def _run_partition(lang: str, **kwargs: object) -> PartitionResult:
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(_msg(lang, "reading"), total=None)
-
-        def progress(_step: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", GridkitWarning)
-            warnings.simplefilter("always", UserWarning)
-            result = partition(progress=progress, **kwargs)  # type: ignore[arg-type]
-    for item in caught:
-        console.print(f"[yellow]{_msg(lang, 'warn')}:[/] {item.message}")
-    return result
-
-
-def _print_metrics(table: pd.DataFrame, lang: str) -> None:
-    view = Table(title="gridkit metrics / 指标" if lang != "en" else "gridkit metrics")
-    headers = {"community_id": "community", "n_grids": "grids", "n_oversize": "oversize", "conserved": "conserved",
-               "coverage_gap": "gap", "overlap": "overlap", "n_noncontiguous": "non-contig",
-               "max_abs_deviation": "max|dev|", "share_within_tolerance": "in tol", "mean_polsby_popper": "PP",
-               "street_alignment": "on street"}
-    shown = list(headers)
-    for col in shown:
-        view.add_column(headers[col], justify="right", no_wrap=True)
-    for _, row in table.iterrows():
-        cells = []
-        for col in shown:
-            value = row.get(col)
-            if isinstance(value, float):
-                cells.append(f"{value:.2e}" if col in {"coverage_gap", "overlap"} else f"{value:.3f}")
-            else:
-                cells.append(str(value))
-        view.add_row(*cells)
-    Console(width=160).print(view)
 
 
 @app.command("partition")
@@ -215,12 +145,3 @@ def demo_command(
     _print_metrics(table, lang)
     console.print(f"{_msg(lang, 'wrote')} {out}/: grids.geojson grids.gpkg assignment.csv report.csv "
                   "metrics.csv map.html")
-
-
-def main() -> None:  # pragma: no cover - entry point for python -m gridkit.cli
-    """Run the command line."""
-    app(prog_name="gridkit")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,5 @@
+"""``python -m gridkit.cli``."""
+
+from gridkit.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""``gridkit export`` commands (being written)."""
+
+from __future__ import annotations

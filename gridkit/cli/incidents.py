@@ -1,0 +1,3 @@
+"""``gridkit incidents`` commands (being written)."""
+
+from __future__ import annotations

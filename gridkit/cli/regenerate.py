@@ -1,0 +1,3 @@
+"""``gridkit regenerate`` commands (being written)."""
+
+from __future__ import annotations

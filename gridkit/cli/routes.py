@@ -1,0 +1,3 @@
+"""``gridkit routes`` commands (being written)."""
+
+from __future__ import annotations

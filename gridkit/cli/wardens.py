@@ -1,0 +1,3 @@
+"""``gridkit wardens`` commands (being written)."""
+
+from __future__ import annotations
