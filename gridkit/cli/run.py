@@ -1,0 +1,109 @@
+"""``gridkit run`` (the whole pipeline from a district configuration) and ``gridkit init``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridkit.cli._common import EXIT_INVARIANT, Lang, _fail_input, app, console
+from gridkit.config import example_config, load_config
+from gridkit.errors import GridkitError
+from gridkit.pipeline import run_pipeline
+from gridkit.samples import sample_dir
+
+MESSAGES = {
+    "zh": {"stage": "阶段", "item": "项目", "value": "数值", "summary": "运行摘要", "wrote": "已写出",
+           "files": "个文件", "failed": "硬性指标未通过", "note": "提示", "init": "已写出示例配置",
+           "next": "下一步", "exists": "已存在（用 --force 覆盖）",
+           "partition": "划分网格", "wardens": "网格员配置", "coverage": "覆盖分析", "routes": "巡查路线",
+           "incidents": "事件统计", "map": "地图", "export": "导出"},
+    "en": {"stage": "stage", "item": "item", "value": "value", "summary": "run summary", "wrote": "wrote",
+           "files": "files", "failed": "hard invariants failed", "note": "note", "init": "wrote the example "
+           "configuration", "next": "next", "exists": "exists (use --force to overwrite)",
+           "partition": "partition", "wardens": "wardens", "coverage": "coverage", "routes": "routes",
+           "incidents": "incidents", "map": "map", "export": "export"},
+}
+
+
+def _m(lang: str, key: str) -> str:
+    return MESSAGES["en" if lang == "en" else "zh"].get(key, key)
+
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Argument(help="District configuration (gridkit.toml) / 街道配置文件")],
+    lang: Annotated[str | None, typer.Option("--lang", help="zh or en; default from [district] lang")] = None,
+) -> None:
+    """Run every stage configured in a district file: grids, wardens, coverage, routes, incidents, map, exports.
+
+    一键运行：网格划分、网格员配置、覆盖、巡查路线、事件统计、地图与导出。
+
+    Example: gridkit init && gridkit run gridkit.toml
+    """
+    try:
+        cfg = load_config(config)
+    except GridkitError as exc:
+        raise _fail_input(exc, lang or "zh") from exc
+    lang = lang or cfg["district"]["lang"]
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+
+        def progress(stage: str):
+            task = bar.add_task(_m(lang, stage), total=None)
+
+            def update(_step: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return update
+
+        try:
+            result = run_pipeline(cfg, progress=progress)
+        except GridkitError as exc:
+            raise _fail_input(exc, lang) from exc
+    for message in result.warnings:
+        console.print(f"[yellow]{_m(lang, 'note')}:[/] {message}")
+    table = Table(title=f"{cfg['district']['name']} · {_m(lang, 'summary')}")
+    for key in ("stage", "item", "value"):
+        table.add_column(_m(lang, key), justify="right" if key == "value" else "left")
+    for row in result.summary.itertuples(index=False):
+        table.add_row(_m(lang, row.stage), str(row.item), str(row.value))
+    Console(width=120).print(table)
+    console.print(f"{_m(lang, 'wrote')} {len(result.outputs)} {_m(lang, 'files')} → {cfg['outputs']['folder']}")
+    if result.problems:
+        console.print(f"[bold red]{_m(lang, 'failed')}:[/] " + "; ".join(result.problems))
+        raise typer.Exit(EXIT_INVARIANT)
+
+
+@app.command("init")
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Configuration file to write / 配置文件")] = Path("gridkit.toml"),
+    sample: Annotated[bool, typer.Option(help="Copy the sample district's data beside it / 复制示例数据")] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing configuration")] = False,
+    lang: Lang = "zh",
+) -> None:
+    """Write a commented example configuration (and the sample district's data) / 生成示例配置.
+
+    Example: gridkit init gridkit.toml && gridkit run gridkit.toml
+    """
+    if path.exists() and not force:
+        console.print(f"[bold red]{path}[/] {_m(lang, 'exists')}")
+        raise typer.Exit(2)
+    data = path.parent / "sample-data"
+    if sample:
+        data.mkdir(parents=True, exist_ok=True)
+        for item in sample_dir().iterdir():
+            if item.suffix in {".geojson", ".csv", ".md"}:
+                shutil.copyfile(item, data / item.name)
+    text = example_config("sample-data")
+    if lang == "en":
+        text = text.replace('lang = "zh"', 'lang = "en"')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    console.print(f"{_m(lang, 'init')}: {path}" + (f" (+ {data}/)" if sample else ""))
+    console.print(f"{_m(lang, 'next')}: gridkit run {path}")

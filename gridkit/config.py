@@ -1,0 +1,250 @@
+"""District configuration files (``gridkit.toml``) for the one-command pipeline.
+
+A configuration names the input files and their columns, the partition rules (a target per community
+type, e.g. urban 300 and rural 200 households), the staffing rule, the incident time limits and the
+outputs. :func:`load_config` checks the whole file before any work starts: an unknown key, a missing
+file or a wrong column name is a :class:`~gridkit.errors.GridkitError` that names the key, file or
+column and suggests the closest valid name.
+
+Relative paths are resolved against the folder of the configuration file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyogrio
+
+from gridkit.errors import InputDataError
+
+__all__ = ["SCHEMA", "Config", "example_config", "load_config"]
+
+# section -> {key: (type or tuple of types, default)}; ``None`` default = optional
+SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
+    "district": {"name": (str, "district"), "lang": (str, "zh")},
+    "inputs": {"communities": (str, None), "buildings": (str, None), "streets": (str, None),
+               "osm": (str, None), "wardens": (str, None), "incidents": (str, None)},
+    "columns": {"community_id": (str, None), "building_id": (str, None), "households": (str, None),
+                "population": (str, None), "levels": (str, None), "community_code": (str, None)},
+    "partition": {"by": (str, "households"), "target": ((int, float), None), "tolerance": (float, 0.1),
+                  "seed": (int, 0), "type_column": (str, None), "targets": (dict, None),
+                  "outside": (str, "error")},
+    "staffing": {"rule": (str, "one_per_grid"), "strict": (bool, False)},
+    "coverage": {"minutes": ((int, float), 10), "metres": ((int, float), None), "speed_kmh": ((int, float), 4.5)},
+    "routes": {"enabled": (bool, True), "include_boundary": (bool, True), "speed_kmh": ((int, float), 4.5)},
+    "incidents": {"coords": (str, "wgs84"), "period": (str, "month"), "time_limits_hours": (dict, None),
+                  "tiers": (dict, None)},
+    "outputs": {"folder": (str, "gridkit-out"), "formats": (list, ["geojson", "gpkg", "csv"]),
+                "crs": (str, "EPSG:4326"), "map": (bool, True), "offline": (bool, True)},
+}
+_REQUIRED_INPUTS = ("communities", "buildings")
+_CHOICES = {("partition", "by"): ("households", "population", "area"),
+            ("partition", "outside"): ("error", "report"),
+            ("district", "lang"): ("zh", "en"),
+            ("incidents", "coords"): ("wgs84", "gcj02", "bd09"),
+            ("incidents", "period"): ("month", "week")}
+
+
+@dataclass
+class Config:
+    """A checked district configuration.
+
+    Attributes
+    ----------
+    path
+        The configuration file.
+    sections
+        ``{section: {key: value}}`` with every default filled in and input paths made absolute.
+    """
+
+    path: Path
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        """Return one section (``config["partition"]["tolerance"]``)."""
+        return self.sections[section]
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Standard column name → the user's column name, for the columns that were given."""
+        return {k: v for k, v in self.sections["columns"].items() if v}
+
+    def input_path(self, name: str) -> Path | None:
+        """The absolute path of input ``name``, or None when it was not given."""
+        value = self.sections["inputs"].get(name)
+        return Path(value) if value else None
+
+
+def _suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid: {', '.join(valid)}"
+
+
+def _check_keys(raw: dict[str, Any], source: str) -> None:
+    for section, body in raw.items():
+        if section not in SCHEMA:
+            raise InputDataError(f"unknown section [{section}]{_suggest(section, list(SCHEMA))}", source=source)
+        if not isinstance(body, dict):
+            raise InputDataError(f"[{section}] must be a table of keys", source=source)
+        for key, value in body.items():
+            if key not in SCHEMA[section]:
+                raise InputDataError(f"unknown key '{key}' in [{section}]{_suggest(key, list(SCHEMA[section]))}",
+                                     source=source)
+            kind = SCHEMA[section][key][0]
+            if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+                wanted = " or ".join(t.__name__ for t in (kind if isinstance(kind, tuple) else (kind,)))
+                raise InputDataError(f"[{section}] {key} = {value!r} must be {wanted}", source=source)
+            choices = _CHOICES.get((section, key))
+            if choices and value not in choices:
+                raise InputDataError(f"[{section}] {key} = {value!r} is not valid{_suggest(str(value), choices)}",
+                                     source=source)
+
+
+def _fill(raw: dict[str, Any], base: Path) -> dict[str, dict[str, Any]]:
+    sections = {s: {k: raw.get(s, {}).get(k, default) for k, (_, default) in keys.items()}
+                for s, keys in SCHEMA.items()}
+    for key, value in sections["inputs"].items():
+        if value:
+            path = Path(value).expanduser()
+            sections["inputs"][key] = str(path if path.is_absolute() else (base / path).resolve())
+    folder = Path(sections["outputs"]["folder"]).expanduser()
+    sections["outputs"]["folder"] = str(folder if folder.is_absolute() else (base / folder).resolve())
+    return sections
+
+
+def _file_columns(path: Path) -> list[str]:
+    if path.suffix.lower() == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    return list(pyogrio.read_info(path)["fields"])
+
+
+def _check_inputs(sections: dict[str, dict[str, Any]], source: str) -> None:
+    inputs = sections["inputs"]
+    for name in _REQUIRED_INPUTS:
+        if not inputs[name]:
+            raise InputDataError(f"[inputs] {name} is required", source=source)
+    for name, value in inputs.items():
+        if value and not Path(value).exists():
+            raise InputDataError(f"[inputs] {name}: file not found: {value}", source=source)
+    where = {"community_id": "communities", "community_code": "communities", "building_id": "buildings",
+             "households": "buildings", "population": "buildings", "levels": "buildings"}
+    for std, user in sections["columns"].items():
+        if not user:
+            continue
+        path = Path(inputs[where[std]])
+        present = _file_columns(path)
+        if user not in present:
+            raise InputDataError(f"[columns] {std} = '{user}' is not a column of {path.name}"
+                                 f"{_suggest(user, present)}", source=source, column=user)
+    type_column = sections["partition"]["type_column"]
+    if type_column:
+        present = _file_columns(Path(inputs["communities"]))
+        if type_column not in present:
+            raise InputDataError(f"[partition] type_column = '{type_column}' is not a column of the communities"
+                                 f"{_suggest(type_column, present)}", source=source, column=type_column)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a ``gridkit.toml`` district configuration.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+
+    Returns
+    -------
+    Config
+        Every key checked, defaults filled in, input paths absolute (relative ones are taken from the
+        configuration's folder).
+
+    Raises
+    ------
+    InputDataError
+        Unknown section or key (with the closest valid one), wrong type or value, a missing file, a
+        column that is not in its file.
+    """
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise InputDataError(f"configuration file not found: {path}", source=source)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputDataError(f"not valid TOML: {exc}", source=source) from exc
+    _check_keys(raw, source)
+    sections = _fill(raw, path.parent.resolve())
+    _check_inputs(sections, source)
+    return Config(path=path, sections=sections)
+
+
+def example_config(data_folder: str = "sample-data") -> str:
+    """Return the commented example configuration that ``gridkit init`` writes.
+
+    Parameters
+    ----------
+    data_folder
+        Folder (relative to the configuration) that holds the input files.
+    """
+    return _EXAMPLE.replace("{data}", data_folder)
+
+
+_EXAMPLE = """\
+# gridkit district configuration / 街道网格化配置
+# Run it with:  gridkit run gridkit.toml
+# Paths are relative to this file. Every key is checked before any work starts.
+
+[district]
+name = "锦官街道"          # shown in the summary and on the map
+lang = "zh"               # messages and map labels: zh or en
+
+[inputs]
+communities = "{data}/communities.geojson"   # community polygons (社区边界), with a CRS
+buildings = "{data}/buildings.geojson"       # building footprints or points (建筑)
+streets = "{data}/streets.geojson"           # street centrelines (街巷); or osm = "district.osm.pbf"
+wardens = "{data}/wardens.csv"               # roster (网格员): warden_id,name,role,capacity,lon,lat
+incidents = "{data}/incidents.csv"           # incidents (事件): incident_id,lon,lat,category,status,...
+
+[columns]                 # your column names, where they differ from the standard ones
+# households = "hh"
+# building_id = "osm_id"
+
+[partition]
+by = "households"         # households, population or area
+tolerance = 0.1           # ±10 % around the mean grid of each community
+type_column = "kind"      # community column that names its type; targets per type below
+seed = 0
+
+[partition.targets]       # households per grid by community type (urban 300, rural 200)
+default = 300
+village = 200
+
+[staffing]
+rule = "one_per_grid"     # one_per_grid, per_households:300 or 1+1+2
+
+[coverage]
+minutes = 10              # a household is covered within this walk of its warden's station
+speed_kmh = 4.5
+
+[routes]
+enabled = true
+include_boundary = true   # boundary streets are patrolled too
+speed_kmh = 4.5
+
+[incidents]
+coords = "wgs84"          # wgs84, gcj02 (Gaode/Tencent) or bd09 (Baidu)
+period = "month"          # month or week
+# time_limits_hours = { 矛盾纠纷 = 72, 安全隐患 = 48 }
+
+[outputs]
+folder = "gridkit-out"
+formats = ["geojson", "gpkg", "csv"]   # also "shp"
+crs = "EPSG:4326"         # EPSG:4490 (CGCS2000), cgcs2000-gk3 or gcj02
+map = true
+offline = true            # the map page needs no network
+"""
