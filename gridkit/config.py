@@ -243,8 +243,8 @@ period = "month"          # month or week
 
 [outputs]
 folder = "gridkit-out"
-formats = ["geojson", "gpkg", "csv"]   # also "shp"
-crs = "EPSG:4326"         # EPSG:4490 (CGCS2000), cgcs2000-gk3 or gcj02
+formats = ["gpkg", "shp", "csv"]   # and/or "geojson" (EPSG:4326 and gcj02 only)
+crs = "cgcs2000-gk3"      # EPSG:4326, EPSG:4490 (CGCS2000), cgcs2000-gk3 (zone from the data), gcj02
 map = true
 offline = true            # the map page needs no network
 """

@@ -125,20 +125,152 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     io.write_csv(metrics, run.out("metrics.csv"))
 
 
-# (name, function, which inputs it needs); later stages are appended by their modules' wiring below
+def _graph(run: _Run) -> Any:
+    """The walking graph of the district's streets, built once (None without streets)."""
+    if "graph" not in run.results:
+        from gridkit.network import street_graph  # noqa: PLC0415
+
+        streets = run.results.get("streets")
+        run.results["graph"] = street_graph(streets) if streets is not None and len(streets) else None
+    return run.results["graph"]
+
+
+def _stage_wardens(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.wardens import assign_wardens, building_wardens, read_roster  # noqa: PLC0415
+
+    cfg = run.config
+    grids = run.results["grids"]
+    roster = read_roster(cfg.input_path("wardens"), district=run.results["communities"])
+    plan = assign_wardens(grids, roster, rule=cfg["staffing"]["rule"], graph=_graph(run),
+                          streets=run.results.get("streets"))
+    run.results.update(roster=roster, warden_plan=plan,
+                       building_wardens=building_wardens(run.results["assignment"], plan))
+    run.report("wardens", "rule", cfg["staffing"]["rule"])
+    run.report("wardens", "grids staffed", f"{plan.summary['grids_staffed']}/{plan.summary['grids']}")
+    run.report("wardens", "walk to grids, km", round(plan.objective / 1000, 1))
+    run.report("wardens", "households per warden", f"{plan.summary['households_min']:.0f}-"
+               f"{plan.summary['households_max']:.0f} (Gini {plan.summary['households_gini']:.3f})")
+    run.report("wardens", "unstaffed grids", len(plan.unstaffed))
+    run.report("wardens", "exact optimum", bool(plan.optimal))
+    if cfg["staffing"]["strict"] and len(plan.unstaffed):
+        run.problems.append(f"{len(plan.unstaffed)} grids have no warden (strict staffing)")
+    io.write_csv(plan.assignment, run.out("wardens_assignment.csv"))
+    io.write_csv(plan.per_warden, run.out("per_warden.csv"))
+    if len(plan.shortage):
+        io.write_csv(plan.shortage, run.out("staff_shortage.csv"))
+
+
+def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.coverage import coverage  # noqa: PLC0415
+
+    cov = run.config["coverage"]
+    metres = cov["metres"]
+    result = coverage(run.results["buildings"], run.results["roster"], _graph(run),
+                      minutes=None if metres else cov["minutes"], metres=metres, speed_kmh=cov["speed_kmh"],
+                      assignment=run.results["building_wardens"])
+    run.results["coverage"] = result
+    summary = result.summary
+    run.report("coverage", "walk threshold, m", round(float(summary["threshold_m"])))
+    run.report("coverage", "households within reach of own warden", f"{summary['share_households']:.1%}")
+    run.report("coverage", "households within reach of any warden", f"{summary['share_households_any']:.1%}")
+    run.report("coverage", "buildings not covered", int(summary["uncovered"]))
+    io.write_csv(result.buildings, run.out("coverage.csv"))
+
+
+def _stage_routes(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.routes import patrol_routes  # noqa: PLC0415
+
+    cfg = run.config["routes"]
+    graph = _graph(run)
+    if not cfg["enabled"] or graph is None:
+        return
+    stations = None
+    if "warden_plan" in run.results:
+        links = run.results["warden_plan"].links
+        seats = links.loc[links["role"] != "police", ["warden_id", "grid_id"]]
+        stations = run.results["roster"].drop(columns=["grid_id"], errors="ignore").merge(seats, on="warden_id")
+    routes = patrol_routes(run.results["grids"], graph, stations=stations,
+                           include_boundary=cfg["include_boundary"], speed_kmh=cfg["speed_kmh"])
+    run.results["routes"] = routes
+    drawn = routes[routes.geometry.notna()]
+    run.report("routes", "routes", len(drawn))
+    run.report("routes", "total km", round(float(drawn["length_m"].sum()) / 1000, 2))
+    run.report("routes", "mean minutes", round(float(drawn["minutes"].mean()), 1) if len(drawn) else 0)
+    run.report("routes", "grids without a route", int(routes.geometry.isna().sum()))
+
+
+def _stage_incidents(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.hotspots import hotspots  # noqa: PLC0415
+    from gridkit.incidents import grid_stats, prepare_incidents  # noqa: PLC0415
+
+    cfg = run.config["incidents"]
+    grids = run.results["grids"]
+    prepared = prepare_incidents(run.config.input_path("incidents"), grids, coords=cfg["coords"],
+                                 period=cfg["period"])
+    sla = {}
+    if cfg["time_limits_hours"]:
+        sla["time_limits_hours"] = cfg["time_limits_hours"]
+    if cfg["tiers"]:
+        sla["tiers"] = cfg["tiers"]
+    stats = grid_stats(prepared, grids, sla=sla or None)
+    spots = hotspots(grids.merge(stats[["grid_id", "count"]], on="grid_id"), "count")
+    run.results.update(incidents=prepared, grid_stats=stats, hotspots=spots)
+    for key, value in prepared.counts.items():
+        run.report("incidents", key, int(value))
+    run.report("incidents", "data-quality rows", len(prepared.quality))
+    for tier, n in stats["tier"].value_counts().items():
+        run.report("incidents", f"{tier} grids", int(n))
+    run.report("incidents", "hot spots (FDR)", int(((spots["gi_bin"] > 0) & spots["significant"]).sum()))
+    io.write_csv(stats, run.out("grid_stats.csv"))
+    io.write_csv(prepared.quality, run.out("incident_quality.csv"))
+
+
+# (name, function, inputs it needs); each runs when its inputs are configured
 STAGES: list[tuple[str, Callable[[_Run, Progress | None], None], tuple[str, ...]]] = [
     ("partition", _stage_partition, ()),
+    ("wardens", _stage_wardens, ("wardens",)),
+    ("coverage", _stage_coverage, ("wardens",)),
+    ("routes", _stage_routes, ()),
+    ("incidents", _stage_incidents, ("incidents",)),
 ]
 
 
-def _stage_outputs(run: _Run) -> None:
-    """Write the grid layer in every configured format (the other layers are written by their stages)."""
-    formats = run.config["outputs"]["formats"]
+def _stage_map(run: _Run) -> None:
+    from gridkit.maps import map as district_map  # noqa: PLC0415
+    from gridkit.maps import save_map  # noqa: PLC0415
+
+    out = run.config["outputs"]
+    if not out["map"]:
+        return
     grids = run.results["grids"]
-    if "geojson" in formats:
-        io.write_geojson(grids, run.out("grids.geojson"))
-    if "gpkg" in formats:
-        io.write_gpkg(grids, run.out("grids.gpkg"), layer="grids")
+    stats = run.results.get("grid_stats")
+    if stats is not None:
+        grids = grids.merge(stats.drop(columns=["households"], errors="ignore"), on="grid_id", how="left")
+    plan = run.results.get("warden_plan")
+    wardens = plan.assignment if plan is not None else None
+    incidents = run.results.get("incidents")
+    fmap = district_map(grids=grids, incidents=incidents.incidents if incidents is not None else None,
+                        hotspots=run.results.get("hotspots"), routes=run.results.get("routes"), wardens=wardens,
+                        lang=run.config["district"]["lang"], offline=out["offline"])
+    save_map(fmap, run.out("map.html"), offline=out["offline"])
+
+
+def _stage_exports(run: _Run) -> None:
+    """Write every layer in every configured format and CRS (GIS files under ``gis/<format>/``)."""
+    from gridkit.export import export  # noqa: PLC0415
+
+    out = run.config["outputs"]
+    layers: dict[str, Any] = {"grids": run.results["grids"], "communities": run.results["communities"],
+                              "assignment": run.results["assignment"]}
+    if "warden_plan" in run.results:
+        layers["staffing"] = run.results["warden_plan"].assignment
+    if run.results.get("routes") is not None:
+        layers["routes"] = run.results["routes"]
+    if "grid_stats" in run.results:
+        layers["grid_stats"] = run.results["grid_stats"]
+    for fmt in out["formats"]:
+        export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"])
+    io.write_geojson(run.results["grids"], run.out("grids.geojson"))
 
 
 def _publish(staging: Path, folder: Path) -> list[Path]:
@@ -179,8 +311,12 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
             warnings.simplefilter("always", GridkitWarning)
             for name, stage, needs in STAGES:
                 if all(config.input_path(n) is not None for n in needs):
-                    stage(run, progress(name) if progress else None)
-            _stage_outputs(run)
+                    callback = progress(name) if progress else None
+                    stage(run, callback)
+                    if callback is not None:
+                        callback(name, 1, 1)
+            _stage_map(run)
+            _stage_exports(run)
         outputs = _publish(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -72,7 +72,8 @@ def summary(name, polygons, households):
             "mean Polsby-Popper": polsby_popper(geoms).mean(), "inner borders on streets": on_street}
 
 
-pd.DataFrame([summary("gridkit", grids.to_crs(atoms.crs)[~grids["oversize"]], grids.loc[~grids["oversize"], "households"].to_numpy(float)),
+normal = grids[~grids["oversize"]].to_crs(atoms.crs)
+pd.DataFrame([summary("gridkit", normal, normal["households"].to_numpy(float)),
               summary("METIS (pymetis, contig)", metis, metis["households"].to_numpy(float))]).round(3)"""),
     ("md", """(Oversize grids — a single building above the upper bound — are left out of gridkit's row; Moabit has
 none.) gridkit keeps every grid within ±10 % and puts far more of the

@@ -80,7 +80,13 @@ def test_run_applies_targets_by_type_and_publishes_outputs(district: Path) -> No
         assert abs(report.loc[cid, "k_planned"] - report.loc[cid, "households"] / targets[cid]) <= 1
     assert not result.problems
     names = {p.name for p in result.outputs}
-    assert {"grids.geojson", "grids.gpkg", "assignment.csv", "metrics.csv"} <= names
+    assert {"grids.geojson", "gridkit.gpkg", "grids.shp", "grids.cpg", "assignment.csv", "metrics.csv",
+            "wardens_assignment.csv", "coverage.csv", "grid_stats.csv", "incident_quality.csv", "map.html"} <= names
+    assert set(result.summary["stage"]) == {"partition", "wardens", "coverage", "routes", "incidents"}
+    counts = result.results["incidents"].counts
+    assert counts["read"] == counts["in_grids"] + counts["outside"] + counts["rejected"]
+    page = (district.parent / "gridkit-out" / "map.html").read_text(encoding="utf-8")
+    assert "<script src=\"http" not in page, "the offline page loads nothing from the network"
     written = json.loads((district.parent / "gridkit-out" / "grids.geojson").read_text(encoding="utf-8"))
     assert len(written["features"]) == len(grids)
     assignment = pd.read_csv(district.parent / "gridkit-out" / "assignment.csv", dtype=str)

@@ -1,0 +1,766 @@
+"""Staffing rules and the assignment of a warden roster to grids (网格员配置与分配).
+
+Practice knows four ways to staff grids, and gridkit names them as *rules*:
+
+- ``"one_per_grid"`` (一格一员): one full-time warden per grid;
+- ``"per_households:N"`` (一格多员, 专兼结合): one warden seat per ``N`` households over the district,
+  apportioned to grids by a workload index (at least one seat each), filled by full-time wardens
+  (one seat each) and part-time wardens (``part_time_fte`` of a seat each, 0.5 by default);
+- ``"1+1+2"``: one full-time warden per grid, one grid police officer shared by a pair of
+  neighbouring grids, and the patrol team (part-time staff) and volunteers at community level.
+
+**Workload index.** For each grid, ``workload = Σ_k a_k · x_k / mean(x_k)`` over the components
+``k`` that are known: households (weight 0.4), population (0.2), street length inside the grid (0.2)
+and incidents inside the grid (0.2); components that are absent or all zero are left out and the
+weights of the others rescaled to sum to 1, so a grid of average load has workload 1.
+
+**Apportionment.** With ``T = ceil(Σ households / N)`` seats for the district, grid ``g`` has the
+quota ``q_g = T · workload_g / Σ workload``; it gets ``max(1, floor(q_g))`` seats and the seats left
+over go one each to the grids with the largest remainders ``q_g − seats_g`` (Hamilton's largest
+remainder method with a floor of one seat; the floor may raise the total above ``T``, and says so).
+
+**Assignment.** Wardens go to grids minimising the total walking distance from the warden's home or
+station to the grid's representative point, on the street graph when one is given (straight line
+otherwise), respecting capacities (``capacity`` = the number of grids a person can serve) and roles,
+and by default the warden's own community. The problem is solved exactly: with one seat per grid
+and capacity one, as a rectangular linear assignment (:func:`scipy.optimize.linear_sum_assignment`);
+otherwise as a transportation MILP with :func:`scipy.optimize.milp` (HiGHS). Grid police go to
+pairs of neighbouring grids (or a single grid) in a second exact MILP. Filling as many seats as
+possible comes first, distance second; seats that stay empty are listed as unstaffed grids and
+summed in a shortage table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
+
+from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, street_matrix
+from gridkit.crs import WGS84, local_metric_crs
+from gridkit.errors import GridkitError, GridkitWarning, InputDataError
+from gridkit.io import read_layer, source_name
+
+__all__ = [
+    "ROLES",
+    "WORKLOAD_WEIGHTS",
+    "WardenPlan",
+    "assign_wardens",
+    "building_wardens",
+    "gini",
+    "grid_incidents",
+    "grid_street_length",
+    "largest_remainder",
+    "neighbour_pairs",
+    "read_roster",
+    "staffing",
+]
+
+#: Roles a roster may name, and the aliases accepted for them.
+ROLES = ("full_time", "part_time", "police", "volunteer")
+_ALIASES = {
+    "full_time": "full_time", "fulltime": "full_time", "full-time": "full_time", "full time": "full_time",
+    "专职": "full_time", "专职网格员": "full_time", "网格员": "full_time",
+    "part_time": "part_time", "parttime": "part_time", "part-time": "part_time", "part time": "part_time",
+    "兼职": "part_time", "兼职网格员": "part_time", "patrol": "part_time", "巡防": "part_time",
+    "police": "police", "grid_police": "police", "民警": "police", "网格民警": "police",
+    "volunteer": "volunteer", "volunteers": "volunteer", "志愿者": "volunteer",
+}
+#: Default weights of the workload index components.
+WORKLOAD_WEIGHTS = {"households": 0.4, "population": 0.2, "street_m": 0.2, "incidents": 0.2}
+_DISTRICT_TOLERANCE_M = 1.0
+
+
+# ----------------------------------------------------------------------------------------- roster
+def read_roster(
+    source: str | Any,
+    *,
+    district: gpd.GeoDataFrame | None = None,
+    crs: str | int | None = None,
+    tolerance_m: float = _DISTRICT_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """Read and check a warden roster.
+
+    Parameters
+    ----------
+    source
+        CSV path (``warden_id``, ``name``, ``role``, ``capacity``, optional ``community_id`` and a
+        location as ``lon``/``lat`` or WKT ``geometry``), any vector file of points, a GeoDataFrame,
+        or a plain DataFrame with ``lon``/``lat`` (EPSG:4326).
+    district
+        Polygons (communities or grids) the wardens must be in (within ``tolerance_m`` metres).
+    crs
+        CRS of coordinates that carry none (CSV default EPSG:4326).
+    tolerance_m
+        Distance outside ``district`` still accepted, metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``warden_id`` (str), ``name``, ``role`` (one of :data:`ROLES`), ``capacity`` (int, grids a
+        person can serve), optional ``community_id``, point geometry; ``attrs['source']`` kept.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file, row, warden and column: missing columns, missing or duplicate ids,
+        unknown roles, capacity not a positive whole number, missing locations, locations outside
+        the district.
+    """
+    gdf = _roster_frame(source, crs)
+    src = source_name(gdf, "<roster>")
+    for col in ("warden_id", "role", "capacity"):
+        if col not in gdf.columns:
+            raise InputDataError(f"roster has no column {col!r}; columns are {list(gdf.columns)}", source=src,
+                                 column=col)
+    ids = gdf["warden_id"]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise InputDataError("missing warden id", source=src, row=int(missing.nonzero()[0][0]), column="warden_id")
+    gdf["warden_id"] = ids.astype(str).str.strip()
+    dup = gdf["warden_id"].duplicated().to_numpy()
+    if dup.any():
+        row = int(dup.nonzero()[0][0])
+        first = int((gdf["warden_id"] == gdf["warden_id"].iloc[row]).to_numpy().nonzero()[0][0])
+        raise InputDataError(f"duplicate warden id (first seen at row {first})", source=src, row=row,
+                             feature=gdf["warden_id"].iloc[row], column="warden_id")
+    gdf["role"] = _roles(gdf, src)
+    gdf["capacity"] = _capacities(gdf, src)
+    if "name" not in gdf.columns:
+        gdf["name"] = gdf["warden_id"]
+    gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(), gdf["warden_id"]).astype(str)
+    _check_locations(gdf, src, district, tolerance_m)
+    keep = ["warden_id", "name", "role", "capacity"] + (["community_id"] if "community_id" in gdf.columns else [])
+    rest = [c for c in gdf.columns if c not in keep and c != gdf.geometry.name]
+    out = gpd.GeoDataFrame(gdf[keep + rest], geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
+    out.attrs["source"] = src
+    return out
+
+
+def _roster_frame(source: Any, crs: str | int | None) -> gpd.GeoDataFrame:
+    if isinstance(source, gpd.GeoDataFrame):
+        return read_layer(source, label="roster", crs=crs)
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        lower = {c.lower(): c for c in frame.columns}
+        for x_name, y_name in (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y")):
+            if x_name in lower and y_name in lower:
+                xs = pd.to_numeric(frame[lower[x_name]], errors="coerce").to_numpy(float)
+                ys = pd.to_numeric(frame[lower[y_name]], errors="coerce").to_numpy(float)
+                geoms = gpd.points_from_xy(xs, ys)
+                bad = ~(np.isfinite(xs) & np.isfinite(ys))
+                geoms[bad] = None
+                gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs if crs is not None else WGS84)
+                gdf.attrs["source"] = source.attrs.get("source", "<roster DataFrame>")
+                return gdf
+        raise InputDataError("roster has no location: give lon/lat (or x/y) columns or a GeoDataFrame",
+                             source=source.attrs.get("source", "<roster DataFrame>"))
+    gdf = read_layer(source, label="roster", crs=crs)
+    return gdf
+
+
+def _roles(gdf: pd.DataFrame, src: str) -> pd.Series:
+    raw = gdf["role"].astype(object)
+    norm = raw.map(lambda v: _ALIASES.get(str(v).strip().lower()) if not pd.isna(v) else None)
+    bad = norm.isna().to_numpy()
+    if bad.any():
+        row = int(bad.nonzero()[0][0])
+        raise InputDataError(f"unknown role {raw.iloc[row]!r}; roles are {', '.join(ROLES)}", source=src, row=row,
+                             feature=gdf["warden_id"].iloc[row], column="role")
+    return norm.astype(str)
+
+
+def _capacities(gdf: pd.DataFrame, src: str) -> np.ndarray:
+    values = pd.to_numeric(gdf["capacity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
+    if bad.any():
+        row = int(bad.nonzero()[0][0])
+        raise InputDataError(f"capacity must be a whole number of grids ≥ 1, got {gdf['capacity'].iloc[row]!r}",
+                             source=src, row=row, feature=gdf["warden_id"].iloc[row], column="capacity")
+    return values.astype(int)
+
+
+def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame | None, tolerance_m: float) -> None:
+    geoms = gdf.geometry.to_numpy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        row = int(missing.nonzero()[0][0])
+        raise InputDataError("missing location", source=src, row=row, feature=gdf["warden_id"].iloc[row])
+    if district is None or len(district) == 0:
+        return
+    crs = local_metric_crs(district)
+    area = shapely.union_all(district.to_crs(crs).geometry.to_numpy())
+    points = gdf.geometry.to_crs(crs).to_numpy()
+    away = shapely.distance(area, points)
+    outside = away > tolerance_m
+    if outside.any():
+        row = int(outside.nonzero()[0][0])
+        raise InputDataError(
+            f"location is {away[row]:.0f} m outside the district ({int(outside.sum())} warden(s) outside in all)",
+            source=src, row=row, feature=gdf["warden_id"].iloc[row])
+
+
+# --------------------------------------------------------------------------------------- staffing
+def _parse_rule(rule: str) -> tuple[str, float | None]:
+    text = str(rule).strip().lower().replace(" ", "")
+    if text in {"one_per_grid", "one-per-grid", "一格一员"}:
+        return "one_per_grid", None
+    if text in {"1+1+2", "team:1+1+2", "team(1+1+2)", "team"}:
+        return "1+1+2", None
+    match = re.fullmatch(r"per_households[:=(]?(\d+(?:\.\d+)?)\)?", text)
+    if match:
+        n = float(match.group(1))
+        if n <= 0:
+            raise GridkitError(f"per_households needs a positive number of households, got {n}")
+        return "per_households", n
+    raise GridkitError(f"unknown staffing rule {rule!r}; rules are one_per_grid, per_households:N (for example "
+                       "per_households:300) and 1+1+2")
+
+
+def largest_remainder(quotas: np.ndarray, total: int, *, minimum: int = 1) -> np.ndarray:
+    """Whole seats from fractional ``quotas`` summing to ``total`` (Hamilton), each at least ``minimum``.
+
+    Each entry gets ``max(minimum, floor(q))``; the seats left to reach ``total`` go one each to the
+    largest remainders ``q − seats`` (ties to the lower index). When the minimum alone exceeds
+    ``total`` the result sums to more than ``total``.
+    """
+    quotas = np.asarray(quotas, dtype=float)
+    seats = np.maximum(np.floor(quotas + 1e-9).astype(int), minimum)
+    left = int(total) - int(seats.sum())
+    if left > 0:
+        order = np.lexsort((np.arange(len(quotas)), -(quotas - seats)))
+        while left > 0:
+            take = order[:left]
+            seats[take] += 1
+            left -= len(take)
+    return seats
+
+
+def grid_street_length(grids: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | nx.Graph | None) -> np.ndarray:
+    """Street length inside each grid, metres (0 when no streets are given)."""
+    if streets is None:
+        return np.zeros(len(grids))
+    crs = local_metric_crs(grids)
+    polys = grids.to_crs(crs).geometry.to_numpy()
+    if isinstance(streets, nx.Graph):
+        lines = _graph_lines(streets)
+        lines = gpd.GeoSeries(lines, crs=streets.graph.get("crs")).to_crs(crs).to_numpy()
+    else:
+        lines = shapely.get_parts(streets.to_crs(crs).geometry.to_numpy())
+    if len(lines) == 0:
+        return np.zeros(len(grids))
+    grid_idx, line_idx = shapely.STRtree(lines).query(polys, predicate="intersects")
+    lengths = shapely.length(shapely.intersection(polys[grid_idx], lines[line_idx]))
+    return np.bincount(grid_idx, weights=lengths, minlength=len(grids))
+
+
+def _graph_lines(graph: nx.Graph) -> np.ndarray:
+    lines = []
+    for u, v, data in graph.edges(data=True):
+        geom = data.get("geometry")
+        if geom is None:
+            a, b = graph.nodes[u], graph.nodes[v]
+            geom = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+        lines.append(geom)
+    return np.array(lines, dtype=object)
+
+
+def grid_incidents(grids: gpd.GeoDataFrame, incidents: pd.DataFrame | None) -> np.ndarray:
+    """Number of incidents inside each grid (points, or a table with ``lon``/``lat``); zeros when None."""
+    if incidents is None or len(incidents) == 0:
+        return np.zeros(len(grids), dtype=int)
+    if isinstance(incidents, gpd.GeoDataFrame):
+        points = incidents.to_crs(grids.crs).geometry.to_numpy()
+    else:
+        if not {"lon", "lat"} <= set(incidents.columns):
+            raise InputDataError("incidents need lon/lat columns or a geometry",
+                                 source=source_name(incidents, "<incidents>"))
+        pts = gpd.GeoSeries(gpd.points_from_xy(pd.to_numeric(incidents["lon"], errors="coerce"),
+                                               pd.to_numeric(incidents["lat"], errors="coerce")), crs=WGS84)
+        points = pts.to_crs(grids.crs).to_numpy()
+    points = points[~(shapely.is_missing(points) | shapely.is_empty(points))]
+    point_idx, grid_idx = shapely.STRtree(grids.geometry.to_numpy()).query(points, predicate="intersects")
+    first = pd.Series(grid_idx).groupby(point_idx).first()  # a point on a shared boundary counts once
+    counts = np.bincount(first.to_numpy(), minlength=len(grids)).astype(int)
+    left_out = len(incidents) - int(counts.sum())
+    if left_out:
+        warnings.warn(f"{left_out} of {len(incidents)} incidents have no location or lie outside every grid; "
+                      "they are not counted in the workload", GridkitWarning, stacklevel=3)
+    return counts
+
+
+def staffing(
+    grids: gpd.GeoDataFrame,
+    rule: str = "one_per_grid",
+    *,
+    incidents: pd.DataFrame | None = None,
+    streets: gpd.GeoDataFrame | nx.Graph | None = None,
+    weights: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Staff required per grid under a staffing rule, from a workload index (see the module docstring).
+
+    Parameters
+    ----------
+    grids
+        Grid polygons with ``grid_id``, ``households`` and optionally ``population``,
+        ``community_id`` (any CRS).
+    rule
+        ``"one_per_grid"``, ``"per_households:N"`` or ``"1+1+2"``.
+    incidents
+        Incident points (GeoDataFrame, or a table with ``lon``/``lat``) counted into the workload.
+    streets
+        Street lines or a street graph; street length inside each grid counts into the workload.
+    weights
+        Workload weights by component (defaults :data:`WORKLOAD_WEIGHTS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per grid: ``grid_id``, ``community_id``, ``households``, ``population``,
+        ``street_m``, ``incidents``, ``workload`` (mean 1), ``quota`` (fractional seats),
+        ``wardens`` (warden seats; a part-time warden fills ``part_time_fte`` of one), ``police``
+        (police seats: 1 per grid under ``1+1+2``, shared by a pair of neighbouring grids).
+        ``attrs``: ``rule``, ``seats_total``, ``seats_from_rule`` and, under ``1+1+2``, ``community``
+        (one patrol team and volunteers per community).
+    """
+    kind, per = _parse_rule(rule)
+    if "grid_id" not in grids.columns:
+        raise InputDataError("grids have no column 'grid_id'", source=source_name(grids, "<grids>"), column="grid_id")
+    n = len(grids)
+    households = _column(grids, "households")
+    table = pd.DataFrame({
+        "grid_id": grids["grid_id"].to_numpy(),
+        "community_id": grids["community_id"].to_numpy() if "community_id" in grids.columns else None,
+        "households": households,
+        "population": _column(grids, "population"),
+        "street_m": grid_street_length(grids, streets),
+        "incidents": grid_incidents(grids, incidents),
+    })
+    table["workload"] = _workload(table, weights or WORKLOAD_WEIGHTS)
+    if kind == "per_households":
+        seats_from_rule = max(1, math.ceil(float(households.sum()) / per - 1e-9))
+        quota = seats_from_rule * table["workload"].to_numpy() / max(table["workload"].sum(), 1e-12)
+        table["quota"] = quota
+        table["wardens"] = largest_remainder(quota, seats_from_rule, minimum=1)
+    else:
+        seats_from_rule = n
+        table["quota"] = 1.0
+        table["wardens"] = np.ones(n, dtype=int)
+    table["police"] = np.ones(n, dtype=int) if kind == "1+1+2" else np.zeros(n, dtype=int)
+    table.attrs.update(rule=rule, kind=kind, seats_total=int(table["wardens"].sum()), seats_from_rule=seats_from_rule)
+    if kind == "1+1+2":
+        communities = table.groupby("community_id", dropna=False).size().rename("grids").reset_index()
+        communities["police"] = np.ceil(communities["grids"] / 2).astype(int)
+        communities["patrol"] = 1
+        communities["volunteers"] = 1
+        table.attrs["community"] = communities
+    return table
+
+
+def _column(grids: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in grids.columns:
+        return np.zeros(len(grids))
+    values = pd.to_numeric(grids[col], errors="coerce").fillna(0).to_numpy(dtype=float)
+    return np.maximum(values, 0.0)
+
+
+def _workload(table: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    parts, total = np.zeros(len(table)), 0.0
+    for col, weight in weights.items():
+        values = table[col].to_numpy(dtype=float)
+        mean = values.mean() if len(values) else 0.0
+        if weight <= 0 or mean <= 0:
+            continue
+        parts += weight * values / mean
+        total += weight
+    return parts / total if total > 0 else np.ones(len(table))
+
+
+# ------------------------------------------------------------------------------------- assignment
+@dataclass
+class WardenPlan:
+    """Who goes where, how loaded each person is, and what is missing.
+
+    Attributes
+    ----------
+    assignment
+        One row per roster member (GeoDataFrame of their points, roster CRS): ``warden_id``,
+        ``name``, ``role``, ``capacity``, ``community_id``, ``grid_id`` (the grid, or ``;``-joined
+        grids), ``n_grids``, ``distance_m`` (total walk, metres), ``status`` (``grid``,
+        ``community`` or ``spare``), ``lon``/``lat`` (EPSG:4326).
+    links
+        One row per (person, grid): ``warden_id``, ``role``, ``grid_id``, ``distance_m``, ``share``
+        (the seat share the person fills there).
+    per_warden
+        Per person with grids: ``grids``, ``households``, ``population``, ``street_km``,
+        ``incidents`` (a grid's load split among its wardens by seat share; police carry their grids
+        whole), ``distance_m``.
+    grids
+        The grids (GeoDataFrame, input CRS) with the staffing table's columns (see :func:`staffing`)
+        and ``filled``, ``shortage``, ``police_filled``, ``police_shortage``, ``staffed``,
+        ``warden_ids``, ``police_ids``.
+    unstaffed
+        Grids with an empty seat (warden or police), and what is missing.
+    shortage
+        Per community and role: ``required``, ``available``, ``assigned``, ``shortage``.
+    objective
+        Total walking distance of the assignment, metres.
+    optimal
+        Whether every sub-problem was solved to proven optimality.
+    method
+        The solver(s) used.
+    summary
+        Min, max, mean and Gini of households per grid warden (police aside), Gini of street km and
+        incidents per grid warden; counts of people, grids and seats.
+    """
+
+    assignment: pd.DataFrame
+    links: pd.DataFrame
+    per_warden: pd.DataFrame
+    grids: pd.DataFrame
+    unstaffed: pd.DataFrame
+    shortage: pd.DataFrame
+    objective: float
+    optimal: bool
+    method: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative ``values`` (0 equal, → 1 concentrated); 0 for empty or all-zero."""
+    x = np.sort(np.asarray(values, dtype=float))
+    if len(x) == 0 or x.sum() <= 0:
+        return 0.0
+    n = len(x)
+    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum()))
+
+
+def neighbour_pairs(grids: gpd.GeoDataFrame, *, min_shared_m: float = 2.0) -> np.ndarray:
+    """Pairs ``(i, j)``, ``i < j``, of grids (row positions) sharing a boundary of at least ``min_shared_m`` metres."""
+    crs = local_metric_crs(grids)
+    polys = grids.to_crs(crs).geometry.to_numpy()
+    halo = shapely.buffer(polys, 0.5)
+    i, j = shapely.STRtree(halo).query(halo, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    overlap = shapely.area(shapely.intersection(halo[i], halo[j]))  # ≈ 1 m × shared length
+    keep = overlap >= min_shared_m
+    return np.column_stack([i[keep], j[keep]]).astype(np.int64)
+
+
+def _big(cost: np.ndarray, slots: int) -> float:
+    finite = cost[np.isfinite(cost)]
+    top = float(finite.max()) if len(finite) else 1.0
+    return (top + 1.0) * max(slots, 1) + 1.0
+
+
+def _solve_lsa(cost: np.ndarray) -> tuple[list[tuple[int, int]], bool]:
+    """Rectangular assignment; forbidden (inf) pairs cost more than any real assignment set."""
+    big = _big(cost, min(cost.shape))
+    rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, big))
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])], True
+
+
+def _solve_seats(cost: np.ndarray, capacity: np.ndarray, share: np.ndarray, seats: np.ndarray,
+                 time_limit: float) -> tuple[list[tuple[int, int]], bool]:
+    """Transportation MILP: x_wg binary, Σ_g x_wg ≤ cap_w, Σ_w share_w x_wg + s_g = seats_g, min cost + BIG·Σ s."""
+    w_idx, g_idx = np.nonzero(np.isfinite(cost))
+    n_w, n_g, n_x = cost.shape[0], cost.shape[1], len(w_idx)
+    if n_x == 0:
+        return [], True
+    big = _big(cost, int(capacity.sum()))
+    c = np.concatenate([cost[w_idx, g_idx], np.full(n_g, big)])
+    per_warden = sp.csr_matrix((np.ones(n_x), (w_idx, np.arange(n_x))), shape=(n_w, n_x + n_g))
+    per_grid = sp.hstack([sp.csr_matrix((share[w_idx], (g_idx, np.arange(n_x))), shape=(n_g, n_x)),
+                          sp.identity(n_g, format="csr")], format="csr")
+    seats = seats.astype(float)
+    res = milp(c, integrality=np.concatenate([np.ones(n_x), np.zeros(n_g)]),
+               bounds=Bounds(np.zeros(n_x + n_g), np.concatenate([np.ones(n_x), seats])),
+               constraints=[LinearConstraint(per_warden, lb=-np.inf, ub=capacity.astype(float)),
+                            LinearConstraint(per_grid, lb=seats, ub=seats)],
+               options={"time_limit": time_limit, "mip_rel_gap": 1e-9})
+    if res.x is None:
+        raise GridkitError(f"warden assignment: the MILP solver found no solution ({res.message})")
+    chosen = np.flatnonzero(res.x[:n_x] > 0.5)
+    return [(int(w_idx[k]), int(g_idx[k])) for k in chosen], res.status == 0
+
+
+def _solve_police(cost: np.ndarray, capacity: np.ndarray, pairs: np.ndarray,
+                  time_limit: float) -> tuple[list[tuple[int, int]], bool]:
+    """Each officer takes one group (a grid, or a pair of neighbouring grids if capacity ≥ 2); cover most grids.
+
+    Variables z_pk (officer p takes group k) and shortage s_g; every grid is covered once or counted
+    short: Σ_{p, k ∋ g} z_pk + s_g = 1; each officer takes at most one group; minimise distance
+    (sum over the group's grids) + BIG · Σ s.
+    """
+    n_p, n_g = cost.shape
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    group_cost = np.hstack([cost, cost[:, pairs[:, 0]] + cost[:, pairs[:, 1]]])
+    size = np.concatenate([np.ones(n_g, dtype=int), np.full(len(pairs), 2)])
+    allowed = np.isfinite(group_cost) & (size[None, :] <= capacity[:, None])
+    cols_p, cols_group = np.nonzero(allowed)
+    n_z = len(cols_p)
+    if n_z == 0:
+        return [], True
+    single = cols_group < n_g
+    pair_rows = pairs[np.where(single, 0, cols_group - n_g)]
+    z_idx = np.arange(n_z)
+    member_rows = np.concatenate([cols_group[single], pair_rows[~single, 0], pair_rows[~single, 1]])
+    member_cols = np.concatenate([z_idx[single], z_idx[~single], z_idx[~single]])
+    cover = sp.hstack([sp.csr_matrix((np.ones(len(member_rows)), (member_rows, member_cols)), shape=(n_g, n_z)),
+                       sp.identity(n_g, format="csr")], format="csr")
+    one_each = sp.csr_matrix((np.ones(n_z), (cols_p, z_idx)), shape=(n_p, n_z + n_g))
+    big = _big(cost, 2 * n_p)
+    res = milp(np.concatenate([group_cost[cols_p, cols_group], np.full(n_g, big)]),
+               integrality=np.concatenate([np.ones(n_z), np.zeros(n_g)]), bounds=Bounds(0, 1),
+               constraints=[LinearConstraint(cover, lb=np.ones(n_g), ub=np.ones(n_g)),
+                            LinearConstraint(one_each, lb=-np.inf, ub=np.ones(n_p))],
+               options={"time_limit": time_limit, "mip_rel_gap": 1e-9})
+    if res.x is None:
+        raise GridkitError(f"police assignment: the MILP solver found no solution ({res.message})")
+    out = []
+    for z in np.flatnonzero(res.x[:n_z] > 0.5):
+        k = cols_group[z]
+        members = [k] if k < n_g else pairs[k - n_g].tolist()
+        out.extend((int(cols_p[z]), int(g)) for g in members)
+    return out, res.status == 0
+
+
+def assign_wardens(
+    grids: gpd.GeoDataFrame,
+    roster: gpd.GeoDataFrame | pd.DataFrame | str,
+    *,
+    rule: str = "one_per_grid",
+    graph: nx.Graph | StreetMatrix | None = None,
+    incidents: pd.DataFrame | None = None,
+    streets: gpd.GeoDataFrame | nx.Graph | None = None,
+    part_time_fte: float = 0.5,
+    same_community: bool = True,
+    time_limit: float = 60.0,
+) -> WardenPlan:
+    """Assign a roster to grids under a staffing rule, minimising total walking distance, exactly.
+
+    Parameters
+    ----------
+    grids
+        Grid polygons (``grid_id``, ``households``, optional ``population``, ``community_id``).
+    roster
+        A roster (path, DataFrame or GeoDataFrame); read and checked with :func:`read_roster`
+        against the grids as the district.
+    rule
+        Staffing rule (see :func:`staffing`). ``one_per_grid`` and ``1+1+2`` fill grid seats with
+        full-time wardens only; ``per_households:N`` with full-time and part-time wardens.
+    graph
+        Street graph (osmnx-style, metric, edge ``length`` in m); straight lines when None.
+    incidents, streets
+        Optional, for the workload index and the per-warden report.
+    part_time_fte
+        Seat share a part-time warden fills under ``per_households`` (0.5: two make one seat).
+    same_community
+        Keep wardens (and police) in their own ``community_id`` when roster and grids both have one.
+    time_limit
+        Time limit per MILP, seconds; a run stopped by it reports ``optimal=False``.
+
+    Returns
+    -------
+    WardenPlan
+        A :class:`GridkitWarning` is issued when seats stay empty (see ``unstaffed`` and ``shortage``).
+    """
+    if not 0 < part_time_fte <= 1:
+        raise GridkitError(f"part_time_fte must be in (0, 1], got {part_time_fte}")
+    roster = read_roster(roster, district=grids)
+    table = staffing(grids, rule, incidents=incidents, streets=streets)
+    kind = table.attrs["kind"]
+    net = None if graph is None else street_matrix(graph)
+    crs = net.crs if net is not None else local_metric_crs(grids)
+    cost = distance_matrix(net, _points_xy(roster, crs), _points_xy(grids, crs))
+    if same_community and "community_id" in roster.columns and "community_id" in grids.columns:
+        own = roster["community_id"].astype(str).to_numpy()[:, None] == grids["community_id"].astype(str).to_numpy()
+        cost = np.where(own, cost, np.inf)
+    roles = roster["role"].to_numpy()
+    capacity = roster["capacity"].to_numpy()
+    seat_roles = ("full_time", "part_time") if kind == "per_households" else ("full_time",)
+    staff = np.flatnonzero(np.isin(roles, seat_roles))
+    share = np.where(roles[staff] == "part_time", part_time_fte, 1.0)
+    seats = table["wardens"].to_numpy()
+    if (capacity[staff] == 1).all() and (share == 1).all() and (seats == 1).all():
+        pairs, optimal = _solve_lsa(cost[staff])
+        method = "linear_sum_assignment"
+    else:
+        pairs, optimal = _solve_seats(cost[staff], capacity[staff], share, seats, time_limit)
+        method = "milp (HiGHS)"
+    links = [(int(staff[w]), g, float(share[w])) for w, g in pairs]
+    if kind == "1+1+2":
+        police = np.flatnonzero(roles == "police")
+        police_pairs, police_optimal = _solve_police(cost[police], capacity[police], _same_community_pairs(grids),
+                                                     time_limit)
+        links += [(int(police[p]), g, 1.0) for p, g in police_pairs]
+        optimal = optimal and police_optimal
+        method += " + police pairs milp (HiGHS)"
+    return _plan(grids, roster, table, cost, links, optimal=optimal, method=method, part_time_fte=part_time_fte)
+
+
+def _same_community_pairs(grids: gpd.GeoDataFrame) -> np.ndarray:
+    pairs = neighbour_pairs(grids)
+    if "community_id" in grids.columns and len(pairs):
+        cid = grids["community_id"].astype(str).to_numpy()
+        pairs = pairs[cid[pairs[:, 0]] == cid[pairs[:, 1]]]
+    return pairs
+
+
+def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame, cost: np.ndarray,
+          links: list[tuple[int, int, float]], *, optimal: bool, method: str,
+          part_time_fte: float) -> WardenPlan:
+    grid_ids = table["grid_id"].to_numpy()
+    link = pd.DataFrame(links, columns=["w", "g", "share"]).astype({"w": int, "g": int, "share": float})
+    link["warden_id"] = roster["warden_id"].to_numpy()[link["w"]]
+    link["role"] = roster["role"].to_numpy()[link["w"]]
+    link["grid_id"] = grid_ids[link["g"]]
+    link["distance_m"] = cost[link["w"].to_numpy(), link["g"].to_numpy()]
+    is_police = link["role"].to_numpy() == "police"
+    table = table.copy()
+    filled = np.bincount(link.loc[~is_police, "g"], weights=link.loc[~is_police, "share"], minlength=len(table))
+    police_n = np.bincount(link.loc[is_police, "g"], minlength=len(table))
+    table["filled"] = filled
+    table["shortage"] = np.maximum(table["wardens"].to_numpy() - filled, 0.0)
+    table["police_filled"] = police_n
+    table["police_shortage"] = np.maximum(table["police"].to_numpy() - police_n, 0)
+    table["staffed"] = (table["shortage"] <= 1e-9) & (table["police_shortage"] == 0)
+    names = link.groupby("g")
+    table["warden_ids"] = [";".join(names.get_group(g).loc[lambda d: d["role"] != "police", "warden_id"])
+                           if g in names.groups else "" for g in range(len(table))]
+    table["police_ids"] = [";".join(names.get_group(g).loc[lambda d: d["role"] == "police", "warden_id"])
+                           if g in names.groups else "" for g in range(len(table))]
+    assignment = _assignment_table(roster, link, table)
+    per_warden = _per_warden(link, table, is_police)
+    shortage = _shortage(roster, table, link, part_time_fte)
+    unstaffed = table.loc[~table["staffed"], ["grid_id", "community_id", "households", "wardens", "filled",
+                                              "shortage", "police", "police_filled", "police_shortage"]]
+    grid_staff = per_warden[per_warden["role"] != "police"]
+    hh = grid_staff["households"].to_numpy(dtype=float)
+    summary = {"rule": table.attrs.get("rule"), "wardens": len(roster), "assigned": int(link["w"].nunique()),
+               "grids": len(table), "grids_staffed": int(table["staffed"].sum()),
+               "seats": float(table["wardens"].sum()), "seats_filled": float(filled.sum()),
+               "households_min": float(hh.min()) if len(hh) else 0.0,
+               "households_max": float(hh.max()) if len(hh) else 0.0,
+               "households_mean": float(hh.mean()) if len(hh) else 0.0, "households_gini": gini(hh),
+               "street_km_gini": gini(grid_staff["street_km"].to_numpy()),
+               "incidents_gini": gini(grid_staff["incidents"].to_numpy()),
+               "distance_mean_m": float(link["distance_m"].mean()) if len(link) else 0.0}
+    objective = float(link["distance_m"].sum())
+    if len(unstaffed):
+        warnings.warn(_shortage_message(unstaffed, shortage), GridkitWarning, stacklevel=3)
+    staffed = gpd.GeoDataFrame(
+        pd.concat([grids.drop(columns=[c for c in table.columns if c in grids.columns and c != "grid_id"])
+                   .reset_index(drop=True), table.drop(columns=["grid_id"])], axis=1),
+        geometry=grids.geometry.name, crs=grids.crs)
+    staffed.attrs.update(table.attrs)
+    return WardenPlan(assignment=assignment, links=link.drop(columns=["w", "g"]), per_warden=per_warden,
+                      grids=staffed, unstaffed=unstaffed.reset_index(drop=True), shortage=shortage,
+                      objective=objective, optimal=optimal, method=method, summary=summary)
+
+
+def _assignment_table(roster: gpd.GeoDataFrame, link: pd.DataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    by_warden = link.groupby("warden_id")
+    out = pd.DataFrame({"warden_id": roster["warden_id"], "name": roster["name"], "role": roster["role"],
+                        "capacity": roster["capacity"]})
+    out["community_id"] = roster["community_id"].to_numpy() if "community_id" in roster.columns else None
+    out["grid_id"] = out["warden_id"].map(by_warden["grid_id"].agg(lambda s: ";".join(map(str, s))))
+    out["n_grids"] = out["warden_id"].map(by_warden.size()).fillna(0).astype(int)
+    out["distance_m"] = out["warden_id"].map(by_warden["distance_m"].sum())
+    community_level = out["role"].isin(["part_time", "volunteer"]) & (out["n_grids"] == 0)
+    if table.attrs.get("kind") == "1+1+2":
+        out["status"] = np.where(out["n_grids"] > 0, "grid", np.where(community_level, "community", "spare"))
+    else:
+        out["status"] = np.where(out["n_grids"] > 0, "grid", "spare")
+    lonlat = shapely.get_coordinates(roster.geometry.to_crs(WGS84).to_numpy())
+    out["lon"], out["lat"] = lonlat[:, 0], lonlat[:, 1]
+    return gpd.GeoDataFrame(out, geometry=roster.geometry.to_numpy(), crs=roster.crs)
+
+
+def _per_warden(link: pd.DataFrame, table: pd.DataFrame, is_police: np.ndarray) -> pd.DataFrame:
+    # a grid's load is split among its wardens by seat share; police carry their grids whole
+    fill = table["filled"].to_numpy()
+    frac = np.where(is_police, 1.0, link["share"].to_numpy() / np.maximum(fill[link["g"].to_numpy()], 1e-12))
+    g = link["g"].to_numpy()
+    loads = pd.DataFrame({"warden_id": link["warden_id"], "role": link["role"], "grid_id": link["grid_id"],
+                          "distance_m": link["distance_m"]})
+    for col in ("households", "population", "incidents"):
+        loads[col] = table[col].to_numpy()[g] * frac
+    loads["street_km"] = table["street_m"].to_numpy()[g] * frac / 1000.0
+    grouped = loads.groupby(["warden_id", "role"], sort=False)
+    out = grouped[["households", "population", "street_km", "incidents", "distance_m"]].sum()
+    out.insert(0, "grids", grouped["grid_id"].agg(lambda s: ";".join(map(str, s))))
+    out.insert(0, "n_grids", grouped.size())
+    return out.reset_index()
+
+
+def _shortage(roster: gpd.GeoDataFrame, table: pd.DataFrame, link: pd.DataFrame,
+              part_time_fte: float) -> pd.DataFrame:
+    """Per community and role: seats required, available (in seats) and assigned; police in officers."""
+    rows = []
+    has_cid = "community_id" in table.columns and table["community_id"].notna().any()
+    communities = table["community_id"].unique() if has_cid else [None]
+    kind = table.attrs.get("kind")
+    roles = roster["role"].to_numpy()
+    seat_value = np.where(roles == "full_time", 1.0, 0.0) + np.where(
+        (roles == "part_time") & (kind == "per_households"), part_time_fte, 0.0)
+    police_used = link.loc[link["role"] == "police"].groupby("w")["g"].first()
+    for cid in communities:
+        in_c = (table["community_id"] == cid).to_numpy() if has_cid else np.ones(len(table), dtype=bool)
+        r_in = (roster["community_id"].astype(str) == str(cid)).to_numpy() \
+            if has_cid and "community_id" in roster.columns else np.ones(len(roster), dtype=bool)
+        required, filled = table.loc[in_c, "wardens"].sum(), table.loc[in_c, "filled"].sum()
+        rows.append({"community_id": cid, "role": "warden", "required": float(required),
+                     "available": float(seat_value[r_in].sum()), "assigned": float(filled),
+                     "shortage": float(max(required - filled, 0))})
+        if kind == "1+1+2":
+            officers = math.ceil(int(in_c.sum()) / 2)
+            used = int(police_used.index.isin(np.flatnonzero(r_in)).sum())
+            grids_without = int(table.loc[in_c, "police_shortage"].sum())
+            rows.append({"community_id": cid, "role": "police", "required": float(officers),
+                         "available": float(((roles == "police") & r_in).sum()), "assigned": float(used),
+                         "shortage": float(max(officers - used, math.ceil(grids_without / 2)))})
+    return pd.DataFrame(rows, columns=["community_id", "role", "required", "available", "assigned", "shortage"])
+
+
+def _shortage_message(unstaffed: pd.DataFrame, shortage: pd.DataFrame) -> str:
+    short = shortage[shortage["shortage"] > 0]
+    parts = [f"{row.community_id} {row.role}: {row.shortage:g} short ({row.available} available for "
+             f"{row.required:g} seats)" for row in short.itertuples()]
+    ids = unstaffed["grid_id"].astype(str).tolist()
+    shown = ", ".join(ids[:15]) + (" …" if len(ids) > 15 else "")
+    return f"roster too small for the rule: {len(ids)} grid(s) not fully staffed ({shown}); " + "; ".join(parts)
+
+
+def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan) -> pd.DataFrame:
+    """Map each building to its grid's warden (the nearest full-time or part-time warden of the grid).
+
+    Parameters
+    ----------
+    building_assignment
+        ``building_id`` → ``grid_id`` (as :func:`gridkit.partition.partition` returns).
+    plan
+        A :class:`WardenPlan`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``building_id``, ``grid_id``, ``warden_id`` (None where the grid has no warden); usable as
+        ``assignment=`` of :func:`gridkit.coverage.coverage`.
+    """
+    staff = plan.links[plan.links["role"] != "police"].sort_values("distance_m")
+    first = staff.drop_duplicates("grid_id").set_index("grid_id")["warden_id"]
+    out = building_assignment[["building_id", "grid_id"]].copy()
+    out["warden_id"] = out["grid_id"].map(first)
+    return out
