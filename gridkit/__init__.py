@@ -9,6 +9,7 @@ check them against the rules of practice::
 """
 
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError, PartitionError
+from gridkit.maps import map
 from gridkit.metrics import evaluate
 from gridkit.partition import PartitionResult, partition
 
@@ -19,6 +20,7 @@ __all__ = [
     "PartitionError",
     "PartitionResult",
     "evaluate",
+    "map",
     "partition",
 ]
 __version__ = "0.1.0"
