@@ -202,12 +202,16 @@ def test_demo_writes_every_output(sample, tmp_path):
     out = tmp_path / "demo"
     result = invoke("demo", "--out", out, "--lang", "en")
     assert result.exit_code == 0, result.output
-    names = {"grids.geojson", "grids.gpkg", "assignment.csv", "metrics.csv", "report.csv", "map.html"}
+    names = {"grids.geojson", "assignment.csv", "metrics.csv", "report.csv", "map.html", "wardens_assignment.csv",
+             "coverage.csv", "grid_stats.csv", "incident_quality.csv"}
     assert names <= {p.name for p in out.iterdir()}
+    for stage in ("wardens", "coverage", "routes", "incidents"):
+        assert stage in result.output
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
     grids = gpd.read_file(out / "grids.geojson")
     assert "crs" not in json.loads((out / "grids.geojson").read_text(encoding="utf-8"))
-    assert len(gpd.read_file(out / "grids.gpkg", layer="grids")) == len(grids)
+    assert len(gpd.read_file(out / "gis" / "gpkg" / "gridkit.gpkg", layer="grids")) == len(grids)
+    assert (out / "gis" / "shp" / "grids.cpg").read_text().strip().upper() in {"UTF-8", "UTF8"}
     assert grids["households"].sum() == sample.buildings["households"].sum()
     assignment = pd.read_csv(out / "assignment.csv", dtype=str)
     assert len(assignment) == len(sample.buildings)
@@ -222,7 +226,7 @@ def test_demo_writes_every_output(sample, tmp_path):
     assert "Grid code" in html  # --lang en
     assert "gridkit metrics" in result.output
     # both grid files written by the demo pass validation
-    for grids_file in ("grids.gpkg", "grids.geojson"):
+    for grids_file in ("gis/gpkg/gridkit.gpkg", "grids.geojson"):
         check = invoke("validate", out / grids_file, "--communities", sample.folder / "communities.geojson",
                        "--buildings", sample.folder / "buildings.geojson", "--assignment", out / "assignment.csv",
                        "--lang", "en")

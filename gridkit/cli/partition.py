@@ -1,4 +1,4 @@
-"""``gridkit partition``, ``validate`` and ``demo``."""
+"""``gridkit partition`` and ``validate``."""
 
 from __future__ import annotations
 
@@ -26,9 +26,7 @@ from gridkit.cli._common import (
     console,
 )
 from gridkit.errors import GridkitError
-from gridkit.maps import grids_map
 from gridkit.metrics import evaluate, hard_failures
-from gridkit.samples import load_sample
 
 
 @app.command("partition")
@@ -118,30 +116,3 @@ def validate_command(
         console.print(f"[bold red]{_msg(lang, 'failed')}:[/] " + "; ".join(problems))
         raise typer.Exit(EXIT_INVARIANT)
     console.print(f"[green]{_msg(lang, 'ok')}[/]")
-
-
-@app.command("demo")
-def demo_command(
-    out: Annotated[Path, typer.Option(help="Output folder / 输出目录")] = Path("gridkit-demo"),
-    lang: Lang = "zh",
-) -> None:
-    """Run everything gridkit can do on the embedded sample district / 在示例街道上运行.
-
-    Example: gridkit demo --out demo
-    """
-    sample = load_sample()
-    result = _run_partition(lang, communities=sample.communities, buildings=sample.buildings,
-                            streets=sample.streets)
-    out.mkdir(parents=True, exist_ok=True)
-    io.write_geojson(result.grids, out / "grids.geojson")
-    io.write_gpkg(result.grids, out / "grids.gpkg", layer="grids")
-    io.write_csv(result.assignment, out / "assignment.csv")
-    io.write_csv(result.report, out / "report.csv")
-    table = evaluate(result.grids, sample.communities, sample.buildings, result.assignment, streets=sample.streets)
-    io.write_csv(table, out / "metrics.csv")
-    fmap = grids_map(result.grids, lang=lang)
-    with io.atomic_path(out / "map.html") as tmp:
-        fmap.save(str(tmp))
-    _print_metrics(table, lang)
-    console.print(f"{_msg(lang, 'wrote')} {out}/: grids.geojson grids.gpkg assignment.csv report.csv "
-                  "metrics.csv map.html")
