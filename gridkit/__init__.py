@@ -6,12 +6,20 @@ check them against the rules of practice::
     import gridkit
     grids, assignment = gridkit.partition(communities, buildings, streets, target=300)
     gridkit.evaluate(grids, communities, buildings, assignment, streets=streets)
+    gridkit.map(grids)                     # a folium map (offline=True for intranets)
+    new = gridkit.regenerate(grids, assignment, communities, new_buildings, streets)  # 动态调整
+
+Wardens, coverage and station siting live in :mod:`gridkit.wardens` and :mod:`gridkit.coverage`, street
+graphs and patrol routes in :mod:`gridkit.network` and :mod:`gridkit.routes`, incidents and hot spots
+in :mod:`gridkit.incidents` and :mod:`gridkit.hotspots`, exports in :mod:`gridkit.export`, the
+one-command pipeline in :mod:`gridkit.pipeline`.
 """
 
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError, PartitionError
 from gridkit.maps import map
 from gridkit.metrics import evaluate
 from gridkit.partition import PartitionResult, partition
+from gridkit.regenerate import RegenerateResult, regenerate
 
 __all__ = [
     "GridkitError",
@@ -19,8 +27,10 @@ __all__ = [
     "InputDataError",
     "PartitionError",
     "PartitionResult",
+    "RegenerateResult",
     "evaluate",
     "map",
     "partition",
+    "regenerate",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,472 @@
+"""Regenerate grids after the data changed: keep codes, move few households, report what changed (动态调整).
+
+:func:`regenerate` takes a previous plan (grids and building assignment) and the current
+communities, buildings and streets, and returns the smallest change that brings the plan back
+inside the rules:
+
+1. every current building is linked to a previous grid: a building listed before stays with its
+   grid, a new building joins the previous grid whose area holds it, a demolished one leaves;
+2. grids still inside the tolerance (or no further outside it than before) are kept exactly, with
+   their geometry and code; the others, with as few neighbours as make a whole number of grids,
+   are redrawn (:mod:`gridkit._regen_region`): first by moving boundary atoms from the previous
+   labelling, else by partitioning the region afresh; a region that still misses the tolerance is
+   widened by a ring of neighbours (twice at most). The number of grids of a community stays unless
+   the target's number redraws less (or the mean drifted more than :data:`RECOUNT_BAND` tolerances
+   from the target). A community whose boundary changed (or whose previous grids do not tile it) is
+   redrawn whole, a new community is partitioned, the grids of a community that is gone are retired;
+3. codes: a redrawn grid takes the code of the previous grid it shares most households with (an
+   optimal one-to-one matching); a grid left over is a split part and takes the next sequence
+   number the community never used; a previous grid left over is merged and its code retired. The
+   code register (:mod:`gridkit._regen_codes`) keeps every code ever given, so none comes back.
+
+Churn is the share of households, among the buildings present in both plans, whose grid code
+changed (GUIDE §4); new and demolished buildings are counted apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.optimize import linear_sum_assignment
+
+from gridkit import _regen_inputs, _validate
+from gridkit._regen_codes import CodeBook, read_register
+from gridkit._regen_output import CHANGES, Context, assignment_table, change_report, grids_frame, summarise
+from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adjacency, redraw_region
+from gridkit.atom_partition import DEFAULT_TARGETS, dissolve_grids
+from gridkit.blocks import community_of_buildings
+from gridkit.crs import local_metric_crs
+from gridkit.errors import GridkitError
+from gridkit.io import read_layer
+from gridkit.metrics import deviations
+from gridkit.network import street_lines
+from gridkit.partition import Source
+
+__all__ = ["CHANGES", "RegenerateResult", "regenerate"]
+
+#: Relative area by which a community may differ from the union of its previous grids and count as unchanged.
+BOUNDARY_TOLERANCE = 1e-6
+#: The community's mean grid may drift this many tolerances from the target before the count is redone.
+RECOUNT_BAND = 2.0
+#: How many times a region that cannot be balanced is widened by a ring of neighbouring grids.
+MAX_WIDEN = 2
+
+
+@dataclass
+class RegenerateResult:
+    """What :func:`regenerate` returns; unpacks as ``grids, assignment = result``.
+
+    Attributes
+    ----------
+    grids
+        The new plan in the previous grids' CRS, with the columns of :func:`gridkit.partition` and
+        ``change`` (kept / adjusted / split / merged / new). Kept grids carry their previous geometry.
+    assignment
+        ``building_id`` → ``grid_id`` for every current building, with ``community_id``,
+        ``previous_grid_id`` (empty for a new building) and ``moved``.
+    report
+        One row per grid code, current or retired: ``grid_id``, ``community_id``, ``change``,
+        ``households_before``, ``households_after``, ``moved_in``, ``moved_out``,
+        ``buildings_added``, ``buildings_removed``, ``related`` (split from / merged into), ``note``.
+    summary
+        Totals: ``churn``, households moved and compared, grids per change, repairs made.
+    register
+        Every code ever given: ``grid_id``, ``community_id``, ``seq``, ``status``, ``note``.
+    crs
+        The metric CRS the work was done in.
+    """
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    report: pd.DataFrame
+    summary: dict
+    register: pd.DataFrame
+    crs: pyproj.CRS
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter((self.grids, self.assignment))
+
+
+def regenerate(
+    previous_grids: Source,
+    previous_assignment: str | os.PathLike[str] | pd.DataFrame,
+    communities: Source,
+    buildings: Source,
+    streets: Source | None = None,
+    *,
+    target: float | None = None,
+    tolerance: float = 0.1,
+    by: str = "households",
+    seed: int = 0,
+    register: str | os.PathLike[str] | pd.DataFrame | None = None,
+) -> RegenerateResult:
+    """Bring a previous grid plan up to date with the least change (动态调整).
+
+    Parameters
+    ----------
+    previous_grids
+        The previous plan's grids (path or GeoDataFrame, any CRS): ``grid_id``, ``community_id``;
+        ``households`` / ``population`` and ``oversize`` are used when present. Never modified.
+    previous_assignment
+        The previous building → grid table (CSV path or DataFrame): ``building_id``, ``grid_id``.
+    communities, buildings, streets
+        The current inputs, as for :func:`gridkit.partition.partition`.
+    target
+        Target per grid (households or persons); default the communities' ``target`` column, else
+        300 households / 1,000 persons.
+    tolerance
+        Two-sided relative tolerance around each community's mean grid (0.1 = ±10 %).
+    by
+        ``"households"`` or ``"population"``.
+    seed
+        Seed of the local search; the result is deterministic for a seed.
+    register
+        The code register of earlier runs (CSV path or table); default: the previous grids' codes.
+
+    Returns
+    -------
+    RegenerateResult
+        New grids (previous grids' CRS) with a ``change`` column, assignment, per-grid change
+        report, summary (churn) and the code register.
+    """
+    if not 0 < tolerance < 1:
+        raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
+    if by not in ("households", "population"):
+        raise GridkitError(f"regenerate balances 'households' or 'population'; got by={by!r}")
+    if target is not None and target <= 0:
+        raise GridkitError(f"target must be positive; got {target}")
+    ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, by=by, target=target,
+                   tolerance=tolerance, seed=seed, register=register)
+    for c in range(len(ctx.comm)):
+        _community(ctx, c)
+    for g in np.flatnonzero(ctx.grid_community < 0):
+        code = ctx.prev["grid_id"].iloc[g]
+        ctx.book.retire(code, "community no longer exists")
+        ctx.notes[code] = "community no longer exists"
+        ctx.repairs.append(f"grid {code}: community {ctx.prev['community_id'].iloc[g]!r} is not among the "
+                           "communities any more; code retired")
+    grids = grids_frame(ctx)
+    assignment = assignment_table(ctx)
+    report = change_report(ctx, grids, assignment)
+    summary = summarise(ctx, grids, report, assignment)
+    return RegenerateResult(grids=grids, assignment=assignment, report=report, summary=summary,
+                            register=ctx.book.table(), crs=ctx.comm.crs)
+
+
+def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str] | pd.DataFrame,
+             communities: Source, buildings: Source, streets: Source | None, *, by: str, target: float | None,
+             tolerance: float, seed: int, register: str | os.PathLike[str] | pd.DataFrame | None) -> Context:
+    comm = _validate.communities(read_layer(communities, label="communities"))
+    bld = _validate.buildings(read_layer(buildings, label="buildings"))
+    street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
+    prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))
+    links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
+    links = links_all[_regen_inputs.check_known_buildings(links_all, bld["building_id"])] if len(links_all) \
+        else links_all
+    metric = local_metric_crs(comm)
+    comm_m, bld_m = comm.to_crs(metric), bld.to_crs(metric)
+    if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
+        prev = prev.set_crs(comm.crs)
+    prev_m = prev.to_crs(metric).geometry.to_numpy()
+    building_community = community_of_buildings(comm_m, bld_m)
+    lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
+    grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
+    targets = comm_m["target"].to_numpy(float)
+    targets = np.where(np.isnan(targets), target if target is not None else DEFAULT_TARGETS[by], targets)
+    unit = bld_m[by].to_numpy(float) / targets[building_community]
+    holder, listed = _regen_inputs.holders(bld_m, building_community, prev.set_geometry(prev_m, crs=metric),
+                                           grid_community, links)
+    codes = dict(zip(comm["community_id"], comm["code"], strict=True))
+    book = CodeBook(read_register(register), prev, codes)
+    return Context(comm=comm_m, bld=bld_m, prev=prev, prev_m=prev_m, prev_crs=prev.crs,
+                    lines=street_lines(street_layer, metric), unit=unit, targets=targets,
+                    building_community=building_community, holder=holder, listed=listed,
+                    listed_rows=_listed_grid_rows(prev, links, bld_m), links_all=links_all,
+                    grid_community=grid_community, by=by, tolerance=tolerance, seed=seed, book=book,
+                    building_code=np.full(len(bld_m), None, dtype=object))
+
+
+def _community(ctx: Context, c: int) -> None:
+    """Keep, adjust or redraw the grids of community row ``c``."""
+    cid = ctx.comm["community_id"].iloc[c]
+    polygon = ctx.comm.geometry.iloc[c]
+    old = np.flatnonzero(ctx.grid_community == c)
+    members = np.flatnonzero(ctx.building_community == c)
+    if len(old) == 0:
+        total = float(ctx.unit[members].sum())
+        _redraw(ctx, c, polygon, members, old, count=max(1, round(total)), mean=total / max(1, round(total)))
+        return
+    union = shapely.union_all(ctx.prev_m[old])
+    mismatch = shapely.area(shapely.symmetric_difference(union, polygon)) / max(polygon.area, 1e-9)
+    local = np.full(len(ctx.prev), -1, dtype=np.int64)
+    local[old] = np.arange(len(old))
+    weight = np.bincount(local[ctx.holder[members]], weights=ctx.unit[members], minlength=len(old)) \
+        if len(members) else np.zeros(len(old))
+    normal, old_dev = _previous_balance(ctx, old, weight)
+    mean = float(weight[normal].sum()) / max(1, int(normal.sum()))
+    rebuild = bool(mismatch > BOUNDARY_TOLERANCE)
+    if rebuild:
+        ctx.repairs.append(f"community {cid!r}: its boundary differs from the union of its previous grids "
+                           f"({mismatch:.2e} of its area); redrawn whole")
+    old_mean = _old_mean(ctx, c, old, normal)
+    recount = bool(abs(mean - 1) > RECOUNT_BAND * ctx.tolerance and abs(mean - 1) > abs(old_mean - 1) + 1e-9)
+    if rebuild:
+        count = max(1, round(float(ctx.unit[members].sum())))
+        _redraw(ctx, c, polygon, members, old, count=count, mean=float(ctx.unit[members].sum()) / count)
+        return
+    adjacency = grid_adjacency(ctx.prev_m[old])
+    regions = _least_change(weight, old_dev, normal, adjacency, tolerance=ctx.tolerance, mean=mean,
+                            force=_straddled(ctx, old, members), recount=recount)
+    after = int(normal.sum()) - sum(map(len, regions.members)) + sum(regions.counts)
+    if recount and after != int(normal.sum()):
+        ctx.repairs.append(f"community {cid!r}: its mean grid drifted more than {RECOUNT_BAND:g} × tolerance from "
+                           f"the target; the number of grids was redone ({int(normal.sum())} → {after})")
+    taken = {int(g) for r in regions.members for g in r}
+    done = []
+    for grids_in, count in zip(regions.members, regions.counts, strict=True):
+        current, n = list(grids_in), count
+        for attempt in range(MAX_WIDEN + 1):
+            region_old = old[np.array(current, dtype=np.int64)]
+            region_members = members[np.isin(ctx.holder[members], region_old)]
+            plan = _plan(ctx, shapely.union_all(ctx.prev_m[region_old]), region_members, region_old, count=n,
+                         mean=regions.mean)
+            touching = np.flatnonzero(np.asarray(adjacency[current].sum(axis=0)).ravel() > 0)
+            ring = [int(g) for g in touching if normal[g] and int(g) not in taken]
+            if plan.outside == 0 or not ring or attempt == MAX_WIDEN:
+                break
+            taken.update(ring)
+            current = sorted(set(current) | set(ring))
+            n = max(1, round(float(weight[current].sum()) / regions.mean))
+        done.append((current, plan, region_members, region_old))
+    _keep(ctx, old, [g for r in done for g in r[0]])
+    for _, plan, region_members, region_old in done:
+        _commit(ctx, c, plan, region_members, region_old, mean=regions.mean)
+
+
+def _least_change(weight: np.ndarray, old_dev: np.ndarray, normal: np.ndarray, adjacency: sp.csr_matrix, *,
+                  tolerance: float, mean: float, force: np.ndarray, recount: bool) -> Regions:
+    """Regions for the present number of grids and for the number the target asks; the one redrawing less wins.
+
+    Ties go to the present number; the weight of the grids redrawn stands for the households that may move.
+    With ``recount`` (the mean drifted too far from the target) only the target's number is tried.
+    """
+    options = [] if recount else [
+        choose_regions(weight, old_dev, normal, adjacency, tolerance=tolerance, mean=mean, force=force)]
+    total = float(weight[normal].sum())
+    count = max(1, round(total))
+    if count != int(normal.sum()) or not options:
+        options.append(choose_regions(weight, old_dev, normal, adjacency, tolerance=tolerance, mean=total / count,
+                                      force=force))
+
+    def redrawn(r: Regions) -> tuple[float, float]:
+        moved = float(sum(weight[g].sum() for g in r.members))
+        return moved, abs(r.mean - 1)
+
+    return min(options, key=redrawn)
+
+
+def _straddled(ctx: Context, old: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Per previous grid of ``old``: a new building it holds reaches into another grid (a building is never split)."""
+    force = np.zeros(len(old), dtype=bool)
+    held = members[(ctx.holder[members] >= 0) & ~ctx.listed[members]]  # new buildings: the old ones were placed
+    footprints = ctx.bld.geometry.to_numpy()[held]
+    polygons = shapely.get_type_id(footprints) != shapely.GeometryType.POINT
+    held, footprints = held[polygons], footprints[polygons]
+    if len(held) == 0:
+        return force
+    outside = shapely.area(shapely.difference(footprints, ctx.prev_m[ctx.holder[held]]))
+    crossing = outside > 1e-6 * np.maximum(shapely.area(footprints), 1e-9)
+    if not crossing.any():
+        return force
+    local = np.full(len(ctx.prev), -1, dtype=np.int64)
+    local[old] = np.arange(len(old))
+    force[local[ctx.holder[held[crossing]]]] = True
+    tree = shapely.STRtree(ctx.prev_m[old])
+    _, hit = tree.query(footprints[crossing], predicate="intersects")
+    force[hit] = True
+    return force
+
+
+def _previous_balance(ctx: Context, old: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per previous grid: not oversize (now), and its deviation in the previous plan."""
+    prev = ctx.prev.iloc[old]
+    flagged = prev["oversize"].fillna(value=False).to_numpy(bool) if "oversize" in prev.columns \
+        else np.zeros(len(old), dtype=bool)
+    estimate = weight[~flagged].sum() / max(1, int((~flagged).sum()))
+    normal = ~(flagged & (weight > (1 + ctx.tolerance) * estimate))
+    if ctx.by in prev.columns:
+        before = pd.to_numeric(prev[ctx.by], errors="coerce").fillna(0).to_numpy(float)
+        old_dev = deviations(before, ~normal)
+    else:
+        old_dev = np.zeros(len(old))
+    return normal, old_dev
+
+
+def _old_mean(ctx: Context, c: int, old: np.ndarray, normal: np.ndarray) -> float:
+    """Mean previous grid of community row ``c`` against its target (1.0 = on target); 1.0 when unknown."""
+    prev = ctx.prev.iloc[old]
+    if ctx.by not in prev.columns or not normal.any():
+        return 1.0
+    before = pd.to_numeric(prev[ctx.by], errors="coerce").fillna(0).to_numpy(float)
+    return float(before[normal].mean() / ctx.targets[c])
+
+
+def _keep(ctx: Context, old: np.ndarray, redrawn_local: list[int]) -> None:
+    """Keep the previous grids no region takes: same geometry, same code."""
+    redrawn = set(old[np.array(redrawn_local, dtype=np.int64)].tolist())
+    for g in old:
+        if int(g) in redrawn:
+            continue
+        code = ctx.prev["grid_id"].iloc[g]
+        mine = ctx.holder == g
+        ctx.building_code[mine] = code
+        ctx.new_grids.append({"grid_id": code, "community_row": int(ctx.grid_community[g]), "change": "kept",
+                              "metric": ctx.prev_m[g], "original": ctx.prev.geometry.iloc[g], "previous_row": int(g),
+                              "oversize": _was_oversize(ctx, g), "related": ""})
+
+
+def _was_oversize(ctx: Context, g: int) -> bool:
+    if "oversize" not in ctx.prev.columns:
+        return False
+    value = ctx.prev["oversize"].iloc[g]
+    return bool(value) if not pd.isna(value) else False
+
+
+def _redraw(ctx: Context, c: int, polygon: shapely.Geometry, members: np.ndarray, old: np.ndarray, *, count: int,
+            mean: float) -> None:
+    """Partition ``polygon`` into ``count`` grids and give them codes against the previous grids ``old``."""
+    _commit(ctx, c, _plan(ctx, polygon, members, old, count=count, mean=mean), members, old, mean=mean)
+
+
+def _plan(ctx: Context, polygon: shapely.Geometry, members: np.ndarray, old: np.ndarray, *, count: int,
+          mean: float) -> RegionPlan:
+    local = np.full(len(ctx.prev), -1, dtype=np.int64)
+    local[old] = np.arange(len(old))
+    previous = np.where(ctx.holder[members] >= 0, local[np.maximum(ctx.holder[members], 0)], -1)
+    return redraw_region(polygon, ctx.bld.iloc[members], ctx.unit[members], previous, ctx.prev_m[old], ctx.lines,
+                         count=count, mean=mean if mean > 0 else 1.0, tolerance=ctx.tolerance,
+                         seed=ctx.seed + ctx.regions)
+
+
+def _commit(ctx: Context, c: int, plan: RegionPlan, members: np.ndarray, old: np.ndarray, *, mean: float) -> None:
+    """Dissolve a redrawn region into grids, give them codes and assign its buildings."""
+    ctx.regions += 1
+    grids = dissolve_grids(plan.atoms, plan.labels)
+    label_of_building = plan.labels[plan.building_atom]
+    atoms_per_grid = np.bincount(plan.labels, minlength=len(grids))
+    weight = np.bincount(label_of_building, weights=ctx.unit[members], minlength=len(grids)) / (mean or 1.0)
+    oversize = (atoms_per_grid == 1) & (weight > 1 + ctx.tolerance)
+    continuing = ctx.listed[members]
+    overlap = _overlap(ctx, members, label_of_building, continuing, grids.geometry.to_numpy(), old)
+    codes, changes, related = _codes(ctx, c, overlap, old)
+    for j in range(len(grids)):
+        geom = grids.geometry.iloc[j]
+        change, original = changes[j], None
+        if change == "adjusted":
+            original = _same_grid(ctx, old, overlap, j, geom, members, label_of_building)
+            if original is not None:
+                change = "kept"
+        ctx.new_grids.append({"grid_id": codes[j], "community_row": c, "change": change, "metric": geom,
+                              "original": original, "previous_row": -1, "oversize": bool(oversize[j]),
+                              "related": related[j]})
+    ctx.building_code[members] = np.array(codes, dtype=object)[label_of_building]
+
+
+def _overlap(ctx: Context, members: np.ndarray, label: np.ndarray, continuing: np.ndarray, geoms: np.ndarray,
+             old: np.ndarray) -> np.ndarray:
+    """Households (plus a little for buildings and area) each new grid shares with each previous grid."""
+    n_new, n_old = len(geoms), len(old)
+    out = np.zeros((n_new, n_old))
+    if n_old == 0:
+        return out
+    local = np.full(len(ctx.prev), -1, dtype=np.int64)
+    local[old] = np.arange(n_old)
+    listed_grid = ctx.listed_rows[members]
+    use = continuing & (listed_grid >= 0) & (local[np.maximum(listed_grid, 0)] >= 0)
+    hh = ctx.bld["households"].to_numpy(float)[members]
+    np.add.at(out, (label[use], local[listed_grid[use]]), hh[use] + 1e-3)
+    tree = shapely.STRtree(ctx.prev_m[old])
+    a, b = tree.query(geoms, predicate="intersects")
+    area = shapely.area(shapely.intersection(geoms[a], ctx.prev_m[old][b]))
+    np.add.at(out, (a, b), 1e-9 * area)
+    return out
+
+
+def _listed_grid_rows(prev: gpd.GeoDataFrame, links: pd.DataFrame, bld: gpd.GeoDataFrame) -> np.ndarray:
+    """Row of the previous grid each building was listed in (-1 for new buildings)."""
+    row_of = pd.Series(np.arange(len(prev)), index=prev["grid_id"].to_numpy())
+    previous = pd.Series(links["grid_id"].to_numpy(), index=links["building_id"].to_numpy())
+    code = previous.reindex(bld["building_id"].astype(str).to_numpy())
+    rows = row_of.reindex(code.to_numpy()).to_numpy()
+    return np.where(pd.isna(rows), -1, rows).astype(np.int64)
+
+
+def _codes(ctx: Context, c: int, overlap: np.ndarray, old: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+    """Codes and change kinds of the new grids of a region; retires the previous grids left over."""
+    n_new, n_old = overlap.shape
+    cid = ctx.comm["community_id"].iloc[c]
+    old_codes = [ctx.prev["grid_id"].iloc[g] for g in old]
+    rows, cols = linear_sum_assignment(overlap, maximize=True) if n_old and n_new else (np.empty(0, int),) * 2
+    matched = {int(r): int(k) for r, k in zip(rows, cols, strict=True) if overlap[r, k] > 0}
+    _larger_part_keeps(matched, overlap)
+    codes, changes, related = [""] * n_new, ["new"] * n_new, [""] * n_new
+    for j, i in matched.items():
+        codes[j], changes[j] = old_codes[i], "adjusted"
+    taken = set(matched.values())
+    for j in range(n_new):
+        if j in matched:
+            continue
+        source = int(np.argmax(overlap[j])) if n_old and overlap[j].max() > 0 else -1
+        note = f"split from {old_codes[source]}" if source >= 0 else "new"
+        codes[j], _ = ctx.book.new_code(cid, note)
+        if source >= 0:
+            changes[j], related[j] = "split", f"split from {old_codes[source]}"
+            parent = next((r for r, k in matched.items() if k == source), None)
+            if parent is not None:
+                changes[parent] = "split"
+                related[parent] = (related[parent] + "; " if related[parent] else "") + f"split into {codes[j]}"
+    for i in range(n_old):
+        if i in taken:
+            continue
+        into = int(np.argmax(overlap[:, i])) if n_new and overlap[:, i].max() > 0 else -1
+        target = codes[into] if into >= 0 else ""
+        note = f"merged into {target}" if target else "no households or area left"
+        ctx.book.retire(old_codes[i], note)
+        ctx.notes[old_codes[i]] = note
+        if into >= 0:
+            changes[into] = "merged"
+            related[into] = (related[into] + "; " if related[into] else "") + f"took in {old_codes[i]}"
+    return codes, changes, related
+
+
+def _larger_part_keeps(matched: dict[int, int], overlap: np.ndarray) -> None:
+    """Where a previous grid is split, its code goes to the part holding most of its households."""
+    for j in range(overlap.shape[0]):
+        if j in matched or overlap.shape[1] == 0 or overlap[j].max() <= 0:
+            continue
+        source = int(np.argmax(overlap[j]))
+        holder = next((r for r, k in matched.items() if k == source), None)
+        if holder is not None and overlap[j, source] > overlap[holder, source]:
+            del matched[holder]
+            matched[j] = source
+
+
+def _same_grid(ctx: Context, old: np.ndarray, overlap: np.ndarray, j: int, geom: shapely.Geometry,
+               members: np.ndarray, label: np.ndarray) -> shapely.Geometry | None:
+    """The previous geometry of new grid ``j`` if it holds the same buildings on the same ground."""
+    i = int(np.argmax(overlap[j]))
+    g = old[i]
+    previous = ctx.prev_m[g]
+    if shapely.area(shapely.symmetric_difference(previous, geom)) > 1e-7 * max(previous.area, 1e-9):
+        return None
+    if not np.array_equal(np.sort(members[label == j]), np.flatnonzero(ctx.holder == g)):
+        return None
+    return ctx.prev.geometry.iloc[g]
