@@ -178,7 +178,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
-    from gridkit.routes import patrol_routes  # noqa: PLC0415
+    from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
     graph = _graph(run)
@@ -197,6 +197,8 @@ def _stage_routes(run: _Run, _progress: Progress | None) -> None:
     run.report("routes", "total km", round(float(drawn["length_m"].sum()) / 1000, 2))
     run.report("routes", "mean minutes", round(float(drawn["minutes"].mean()), 1) if len(drawn) else 0)
     run.report("routes", "grids without a route", int(routes.geometry.isna().sum()))
+    run.report("routes", "exact optimum", f"{int(drawn['exact'].sum())}/{len(drawn)}")
+    io.write_geojson(routes_for_export(drawn), run.out("routes.geojson"))
 
 
 def _stage_incidents(run: _Run, _progress: Progress | None) -> None:
