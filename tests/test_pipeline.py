@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridkit.cli import app
+from gridkit.cli.run import ITEMS_ZH
 from gridkit.config import example_config, load_config
 from gridkit.errors import GridkitError
 from gridkit.pipeline import run_pipeline
@@ -83,6 +84,8 @@ def test_run_applies_targets_by_type_and_publishes_outputs(district: Path) -> No
     assert {"grids.geojson", "gridkit.gpkg", "grids.shp", "grids.cpg", "assignment.csv", "metrics.csv",
             "wardens_assignment.csv", "coverage.csv", "grid_stats.csv", "incident_quality.csv", "map.html"} <= names
     assert set(result.summary["stage"]) == {"partition", "wardens", "coverage", "routes", "incidents"}
+    missing = set(result.summary["item"]) - set(ITEMS_ZH)
+    assert not missing, f"summary items without a Chinese label: {missing}"
     counts = result.results["incidents"].counts
     assert counts["read"] == counts["in_grids"] + counts["outside"] + counts["rejected"]
     page = (district.parent / "gridkit-out" / "map.html").read_text(encoding="utf-8")

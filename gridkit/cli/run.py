@@ -33,6 +33,25 @@ MESSAGES = {
 }
 
 
+#: Chinese labels of the pipeline's summary items (the pipeline reports them in English)
+ITEMS_ZH = {
+    "grids": "网格数", "households": "户数", "max |deviation|": "最大偏差", "share within tolerance": "容差内占比",
+    "on streets": "沿街边界占比", "rule": "配置规则", "grids staffed": "已配员网格",
+    "walk to grids, km": "到网格步行(公里)",
+    "households per warden": "每名网格员户数", "unstaffed grids": "缺员网格", "exact optimum": "精确最优",
+    "walk threshold, m": "步行阈值(米)", "households within reach of own warden": "本网格员可达户数占比",
+    "households within reach of any warden": "任一网格员可达户数占比", "buildings not covered": "未覆盖建筑",
+    "routes": "路线数", "total km": "总里程(公里)", "mean minutes": "平均用时(分钟)",
+    "grids without a route": "无路线网格", "read": "读入", "in_grids": "落入网格", "outside": "网格外",
+    "rejected": "拒收", "flagged": "标记", "data-quality rows": "数据质量问题", "green grids": "绿色网格",
+    "orange grids": "橙色网格", "red grids": "红色网格", "hot spots (FDR)": "热点(FDR)",
+}
+
+
+def _item(lang: str, item: str) -> str:
+    return item if lang == "en" else ITEMS_ZH.get(item, item)
+
+
 def _m(lang: str, key: str) -> str:
     return MESSAGES["en" if lang == "en" else "zh"].get(key, key)
 
@@ -79,7 +98,7 @@ def _run_and_report(cfg: Config, lang: str) -> None:
     for key in ("stage", "item", "value"):
         table.add_column(_m(lang, key), justify="right" if key == "value" else "left")
     for row in result.summary.itertuples(index=False):
-        table.add_row(_m(lang, row.stage), str(row.item), str(row.value))
+        table.add_row(_m(lang, row.stage), _item(lang, str(row.item)), str(row.value))
     Console(width=120).print(table)
     console.print(f"{_m(lang, 'wrote')} {len(result.outputs)} {_m(lang, 'files')} → {cfg['outputs']['folder']}")
     if result.problems:
