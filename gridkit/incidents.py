@@ -34,7 +34,7 @@ import shapely
 
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitWarning, InputDataError
-from gridkit.io import read_layer, source_name
+from gridkit.io import points_from_table, read_layer, source_name
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -151,18 +151,12 @@ def _to_frame(source: Any, crs: Any) -> gpd.GeoDataFrame:
 
 
 def _points_from_table(frame: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
-    lower = {c.lower(): c for c in frame.columns}
-    for x_name, y_name in (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y")):
-        if x_name in lower and y_name in lower:
-            xs = pd.to_numeric(frame[lower[x_name]], errors="coerce").to_numpy(float)
-            ys = pd.to_numeric(frame[lower[y_name]], errors="coerce").to_numpy(float)
-            geometry = shapely.points(xs, ys)
-            geometry[~(np.isfinite(xs) & np.isfinite(ys))] = shapely.Point()
-            out = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs if crs is not None else WGS84)
-            out.attrs["source"] = frame.attrs.get("source")
-            return out
-    raise InputDataError("incidents have no coordinates: give lon/lat (or x/y) columns",
-                         source=frame.attrs.get("source"))
+    out = points_from_table(frame, crs=crs)
+    if out is None:
+        raise InputDataError("incidents have no coordinates: give lon/lat (or x/y) columns",
+                             source=frame.attrs.get("source"))
+    out.attrs["source"] = frame.attrs.get("source")
+    return out
 
 
 def _local_timezone(values: pd.Series) -> dt.tzinfo:

@@ -26,6 +26,8 @@ from gridkit.errors import InputDataError
 
 __all__ = [
     "atomic_path",
+    "coordinate_columns",
+    "points_from_table",
     "read_layer",
     "repair_polygons",
     "source_name",
@@ -101,15 +103,37 @@ def read_layer(
     return gdf
 
 
+def coordinate_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """The (x, y) columns of a table: lon/lat, longitude/latitude, lng/lat or x/y, any case; or None."""
+    lower = {str(c).lower(): c for c in frame.columns}
+    for x_name, y_name in _LONLAT_PAIRS:
+        if x_name in lower and y_name in lower:
+            return lower[x_name], lower[y_name]
+    return None
+
+
+def points_from_table(frame: pd.DataFrame, *, crs: str | int | None = None) -> gpd.GeoDataFrame | None:
+    """Points from a table's coordinate columns (see :func:`coordinate_columns`), or None without them.
+
+    Rows whose coordinates are missing or not numbers get an empty point, so that the caller can list
+    them (row by row) rather than lose them. ``crs`` defaults to EPSG:4326 (longitude, latitude).
+    """
+    columns = coordinate_columns(frame)
+    if columns is None:
+        return None
+    xs = pd.to_numeric(frame[columns[0]], errors="coerce").to_numpy(float)
+    ys = pd.to_numeric(frame[columns[1]], errors="coerce").to_numpy(float)
+    geometry = shapely.points(xs, ys)
+    geometry[~(np.isfinite(xs) & np.isfinite(ys))] = shapely.Point()
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs if crs is not None else WGS84)
+
+
 def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | int | None) -> gpd.GeoDataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype_backend="numpy_nullable")
     lower = {c.lower(): c for c in frame.columns}
-    if x_col is None or y_col is None:
-        for x_name, y_name in _LONLAT_PAIRS:
-            if x_name in lower and y_name in lower:
-                x_col, y_col = lower[x_name], lower[y_name]
-                break
+    if (x_col is None or y_col is None) and coordinate_columns(frame) is not None:
+        x_col, y_col = coordinate_columns(frame)
     if x_col is not None and y_col is not None:
         for col in (x_col, y_col):
             if col not in frame.columns:

@@ -49,7 +49,7 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, street_matrix
 from gridkit.crs import WGS84, local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
-from gridkit.io import read_layer, source_name
+from gridkit.io import points_from_table, read_layer, source_name
 
 __all__ = [
     "ROLES",
@@ -151,18 +151,10 @@ def _roster_frame(source: Any, crs: str | int | None) -> gpd.GeoDataFrame:
     if isinstance(source, gpd.GeoDataFrame):
         return read_layer(source, label="roster", crs=crs)
     if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-        lower = {c.lower(): c for c in frame.columns}
-        for x_name, y_name in (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y")):
-            if x_name in lower and y_name in lower:
-                xs = pd.to_numeric(frame[lower[x_name]], errors="coerce").to_numpy(float)
-                ys = pd.to_numeric(frame[lower[y_name]], errors="coerce").to_numpy(float)
-                geoms = gpd.points_from_xy(xs, ys)
-                bad = ~(np.isfinite(xs) & np.isfinite(ys))
-                geoms[bad] = None
-                gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=crs if crs is not None else WGS84)
-                gdf.attrs["source"] = source.attrs.get("source", "<roster DataFrame>")
-                return gdf
+        gdf = points_from_table(source.copy(), crs=crs)
+        if gdf is not None:
+            gdf.attrs["source"] = source.attrs.get("source", "<roster DataFrame>")
+            return gdf
         raise InputDataError("roster has no location: give lon/lat (or x/y) columns or a GeoDataFrame",
                              source=source.attrs.get("source", "<roster DataFrame>"))
     gdf = read_layer(source, label="roster", crs=crs)
