@@ -186,7 +186,10 @@ def test_help_mentions_examples():
     assert result.exit_code == 0
     assert "Example" in result.output
     assert "gridkit demo --out demo" in result.output
-    for command in ("partition", "validate", "demo"):
+    commands = [c.name for c in app.registered_commands]
+    assert {"partition", "validate", "demo", "run", "init", "regenerate", "wardens", "coverage", "stations",
+            "routes", "incidents", "map", "export"} <= set(commands)
+    for command in commands:
         assert command in result.output
         sub = invoke(command, "--help")
         assert sub.exit_code == 0

@@ -21,10 +21,15 @@ from gridkit.partition import PartitionResult, partition
 EXIT_INVARIANT, EXIT_INPUT = 1, 3
 
 app = typer.Typer(
-    help="gridkit: community grid management (网格化管理). Balanced, street-bounded grids.\n\n"
-    "Example / 示例:\n\n  gridkit demo --out demo\n\n"
+    help="gridkit: community grid management (网格化管理). Balanced, street-bounded grids, wardens, "
+    "coverage, patrol routes, incident maps and GIS exports.\n\n"
+    "Examples / 示例:\n\n"
+    "  gridkit demo --out demo\n\n"
+    "  gridkit init gridkit.toml && gridkit run gridkit.toml\n\n"
     "  gridkit partition --communities c.geojson --buildings b.geojson --streets s.geojson "
-    "--out grids.geojson --assignment assignment.csv",
+    "--out grids.geojson --assignment assignment.csv\n\n"
+    "  gridkit routes --grids grids.geojson --osm district.osm.pbf --out routes.geojson\n\n"
+    "  gridkit map --grids grids.geojson --incidents incidents.csv --offline --out map.html",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
