@@ -190,3 +190,26 @@ def test_bad_osm_input(tmp_path):
     other.write_text("")
     with pytest.raises(InputDataError, match="unknown OSM format"):
         read_osm(other)
+
+
+@pytest.mark.parametrize("name", ["West-Oakland.osm.bz2", "planet_10.068,48.135_10.071,48.137.osm"])
+def test_osm_street_lengths_match_osmnx(name):
+    """Per street class, the walking graph read from OSM XML has osmnx's lengths (within 0.5 %).
+
+    osmnx's ``graph_from_xml`` keeps every way; the comparison takes its ways with a ``highway`` tag
+    that a pedestrian may use (not ``access=private``, not cycleways, as osmnx's own "walk" filter).
+    """
+    ox = pytest.importorskip("osmnx")
+    path = DATA / "osmnx" / name
+    if not path.exists():
+        pytest.skip("osmnx test files absent")
+    theirs = ox.graph_to_gdfs(ox.convert.to_undirected(ox.graph_from_xml(path, simplify=False, retain_all=True)),
+                              nodes=False)
+    walkable = theirs["highway"].notna() & (theirs["access"].astype(str) != "private") if "access" in theirs else (
+        theirs["highway"].notna())
+    theirs = theirs[walkable & (theirs["highway"].astype(str) != "cycleway")]
+    expected = theirs.groupby(theirs["highway"].astype(str))["length"].sum()
+    ours = edges_frame(graph_from_osm(path)).groupby("highway")["length"].sum()
+    for highway, length in ours.items():
+        assert length == pytest.approx(expected[highway], rel=0.005), highway
+    assert ours.sum() >= 0.8 * expected.sum(), "most of osmnx's walkable length is in the graph"
