@@ -423,10 +423,17 @@ def _csvt_type(series: pd.Series) -> str:
     return next((kind for test, kind in _CSVT_BY_DTYPE if test(series)), "String")
 
 
+#: coordinate columns a spatial layer may carry beside its geometry (a roster's lon/lat): in a CSV they
+#: would be stale next to the coordinates written from the geometry in the target CRS, and GDAL would
+#: not know which pair to read
+_COORDINATE_NAMES = frozenset({"lon", "lat", "lng", "longitude", "latitude", "x", "y", "wkt"})
+
+
 def _geometry_to_columns(gdf: gpd.GeoDataFrame, target: ExportCRS) -> pd.DataFrame:
     geoms = gdf.geometry.to_numpy()
     present = geoms[~shapely.is_missing(geoms)]
-    table = pd.DataFrame(gdf.drop(columns=[gdf._geometry_column_name]))
+    stale = [c for c in gdf.columns if str(c).lower() in _COORDINATE_NAMES]
+    table = pd.DataFrame(gdf.drop(columns=[gdf._geometry_column_name, *stale]))
     geographic = target.crs.is_geographic
     if len(present) and (shapely.get_type_id(present) == 0).all():
         xname, yname = ("lon", "lat") if geographic else ("x", "y")

@@ -368,3 +368,15 @@ def test_abbreviations_fit_and_are_distinct():
     assert all(len(v.encode("utf-8")) <= DBF_NAME_BYTES for v in values)
     assert len({v.lower() for v in values}) == len(values)
     assert all(len(k.encode("utf-8")) > DBF_NAME_BYTES for k in SHAPEFILE_ABBREVIATIONS)
+
+
+def test_csv_replaces_stale_coordinate_columns(tmp_path):
+    """A roster's own lon/lat (WGS 84) must not sit beside x/y written in Gauss-Krüger metres."""
+    roster = gpd.GeoDataFrame({"warden_id": ["W1", "W2"], "lon": [104.05, 104.06], "lat": [30.65, 30.66]},
+                              geometry=gpd.points_from_xy([104.05, 104.06], [30.65, 30.66]), crs=4326)
+    (path,) = [p for p in export({"staffing": roster}, tmp_path, format="csv", crs="cgcs2000-gk3")
+               if p.suffix == ".csv"]
+    table = pd.read_csv(path)
+    assert "lon" not in table.columns
+    assert "lat" not in table.columns
+    assert table["x"].between(35_000_000, 36_000_000).all(), "GK zone 35 eastings carry the zone number"

@@ -14,14 +14,17 @@ import subprocess
 import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 
 from gridkit.errors import GridkitWarning
 from gridkit.export import export, resolve_crs
+from gridkit.incidents import grid_stats, prepare_incidents
+from gridkit.network import street_graph
 from gridkit.partition import partition
+from gridkit.routes import patrol_routes
 from gridkit.samples import load_sample
+from gridkit.wardens import assign_wardens
 
 pytestmark = pytest.mark.slow
 
@@ -84,18 +87,16 @@ def district() -> dict[str, pd.DataFrame]:
         result = partition(sample.communities, sample.buildings, sample.streets)
     buildings = sample.buildings[["building_id", "households", "population"]]
     assignment = pd.DataFrame(result.assignment).merge(buildings, on="building_id", how="left", validate="1:1")
-    streets = sample.streets.to_crs(result.grids.crs)
-    joined = gpd.sjoin(streets[["name", "geometry"]], result.grids[["grid_id", "geometry"]], predicate="intersects")
-    routes = (joined.groupby("grid_id")
-              .agg(street_names=("name", lambda s: sorted(set(s))), geometry=("geometry", lambda g: g.union_all()))
-              .reset_index())
-    routes = gpd.GeoDataFrame(routes, geometry="geometry", crs=result.grids.crs)
-    routes["n_streets"] = routes["street_names"].map(len)
-    staffing = gpd.GeoDataFrame(sample.wardens, geometry=gpd.points_from_xy(sample.wardens["lon"],
-                                                                             sample.wardens["lat"]), crs=4326)
-    staffing = staffing.drop(columns=["lon", "lat"])
+    # the real routes and staffing of the district, as `gridkit run` makes them
+    graph = street_graph(sample.streets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)  # two tower grids have no street to walk
+        routes = patrol_routes(result.grids, graph)
+    routes = routes[routes.geometry.notna()].reset_index(drop=True)
+    staffing = assign_wardens(result.grids, sample.wardens, rule="one_per_grid", graph=graph).assignment
+    stats = grid_stats(prepare_incidents(sample.incidents, result.grids), result.grids)
     return {"grids": result.grids, "communities": sample.communities, "assignment": assignment,
-            "routes": routes, "staffing": staffing, "stats": pd.DataFrame(result.report)}
+            "routes": routes, "staffing": staffing, "stats": stats}
 
 
 @pytest.fixture(scope="module")
