@@ -28,7 +28,8 @@ __all__ = ["SCHEMA", "Config", "example_config", "load_config"]
 SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "district": {"name": (str, "district"), "lang": (str, "zh")},
     "inputs": {"communities": (str, None), "buildings": (str, None), "streets": (str, None),
-               "osm": (str, None), "wardens": (str, None), "incidents": (str, None)},
+               "osm": (str, None), "wardens": (str, None), "incidents": (str, None),
+               "previous_grids": (str, None), "previous_assignment": (str, None), "register": (str, None)},
     "columns": {"community_id": (str, None), "building_id": (str, None), "households": (str, None),
                 "population": (str, None), "levels": (str, None), "community_code": (str, None)},
     "partition": {"by": (str, "households"), "target": ((int, float), None), "tolerance": (float, 0.1),
@@ -128,6 +129,9 @@ def _check_inputs(sections: dict[str, dict[str, Any]], source: str) -> None:
     for name in _REQUIRED_INPUTS:
         if not inputs[name]:
             raise InputDataError(f"[inputs] {name} is required", source=source)
+    if bool(inputs["previous_grids"]) != bool(inputs["previous_assignment"]):
+        raise InputDataError("[inputs] previous_grids and previous_assignment go together (regenerating needs "
+                             "both the previous grids and their building assignment)", source=source)
     for name, value in inputs.items():
         if value and not Path(value).exists():
             raise InputDataError(f"[inputs] {name}: file not found: {value}", source=source)
@@ -209,6 +213,10 @@ buildings = "{data}/buildings.geojson"       # building footprints or points (�
 streets = "{data}/streets.geojson"           # street centrelines (街巷); or osm = "district.osm.pbf"
 wardens = "{data}/wardens.csv"               # roster (网格员): warden_id,name,role,capacity,lon,lat
 incidents = "{data}/incidents.csv"           # incidents (事件): incident_id,lon,lat,category,status,...
+# To regenerate after housing changes (动态调整) instead of partitioning afresh, name the previous plan
+# (copied out of the output folder); codes are kept, churn is reported, changes.csv lists every grid:
+# previous_grids = "previous/grids.geojson"
+# previous_assignment = "previous/assignment.csv"
 
 [columns]                 # your column names, where they differ from the standard ones
 # households = "hh"

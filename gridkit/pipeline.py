@@ -101,9 +101,12 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
         from gridkit.network import read_osm  # noqa: PLC0415 - only when an OSM file is configured
 
         streets = read_osm(cfg.input_path("osm"))
-    result = partition(communities, cfg.input_path("buildings"), streets, by=part["by"], target=part["target"],
-                       tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
-                       outside=part["outside"], progress=progress)
+    if cfg.input_path("previous_grids") is not None:
+        result = _regenerate(run, communities, streets)
+    else:
+        result = partition(communities, cfg.input_path("buildings"), streets, by=part["by"], target=part["target"],
+                           tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
+                           outside=part["outside"], progress=progress)
     buildings = io.read_layer(cfg.input_path("buildings"), label="buildings").rename(
         columns={v: k for k, v in cfg.columns.items()})
     street_layer = streets if isinstance(streets, gpd.GeoDataFrame) else (
@@ -120,9 +123,42 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     run.report("partition", "max |deviation|", round(float(total["max_abs_deviation"]), 3))
     run.report("partition", "share within tolerance", round(float(total["share_within_tolerance"]), 3))
     run.report("partition", "on streets", round(float(total["street_alignment"]), 3))
+    if "changes" in run.results:
+        summary = run.results["changes"].summary
+        run.report("partition", "churn", f"{summary['churn']:.1%}")
+        run.report("partition", "grid changes", ", ".join(f"{k[2:]} {v}" for k, v in summary.items()
+                                                          if k.startswith("n_") and v))
     io.write_csv(result.assignment, run.out("assignment.csv"))
     io.write_csv(result.report, run.out("report.csv"))
     io.write_csv(metrics, run.out("metrics.csv"))
+
+
+def _regenerate(run: _Run, communities: gpd.GeoDataFrame, streets: Any) -> Any:
+    """Regenerate from the previous plan (动态调整) instead of partitioning afresh."""
+    from gridkit.regenerate import regenerate  # noqa: PLC0415
+
+    cfg = run.config
+    part = cfg["partition"]
+    previous = cfg.input_path("previous_grids")
+    folder = Path(cfg["outputs"]["folder"]).resolve()
+    for name in ("previous_grids", "previous_assignment", "register"):
+        path = cfg.input_path(name)
+        if path is not None and path.resolve().parent == folder:
+            raise InputDataError(f"[inputs] {name} is in the output folder and would be overwritten; copy the "
+                                 f"previous plan elsewhere (e.g. previous/) first: {path}", source=str(cfg.path))
+    register = cfg.input_path("register")
+    if register is None and previous.with_name(f"{previous.stem}.register.csv").exists():
+        register = previous.with_name(f"{previous.stem}.register.csv")
+    if cfg.columns:
+        raise InputDataError("[columns] mappings are not yet supported together with a previous plan; rename "
+                             "the columns in the files", source=str(cfg.path))
+    result = regenerate(previous, cfg.input_path("previous_assignment"), communities, cfg.input_path("buildings"),
+                        streets, target=part["target"], tolerance=part["tolerance"], by=part["by"],
+                        seed=part["seed"], register=register)
+    run.results["changes"] = result
+    io.write_csv(result.report, run.out("changes.csv"))
+    io.write_csv(result.register, run.out("grids.register.csv"))
+    return result
 
 
 def _graph(run: _Run) -> Any:

@@ -120,3 +120,43 @@ def test_init_then_run_from_the_cli(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(config)])
     assert result.exit_code == 0, result.output
     assert "partition" in result.output
+
+
+def test_run_regenerates_from_a_previous_plan(district: Path) -> None:
+    """With a previous plan the partition stage regenerates: codes kept, churn and changes reported."""
+    first = run_pipeline(load_config(district))
+    previous = district.parent / "previous"
+    previous.mkdir()
+    for name in ("grids.geojson", "assignment.csv"):
+        shutil.copyfile(district.parent / "gridkit-out" / name, previous / name)
+    buildings = district.parent / "sample-data" / "buildings.geojson"
+    data = json.loads(buildings.read_text(encoding="utf-8"))
+    for feature in data["features"][:60]:  # a few buildings fill up
+        feature["properties"]["households"] = round(feature["properties"]["households"] * 1.5)
+    buildings.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    _edit(district, '# previous_grids = "previous/grids.geojson"\n# previous_assignment = "previous/assignment.csv"',
+          'previous_grids = "previous/grids.geojson"\nprevious_assignment = "previous/assignment.csv"')
+    second = run_pipeline(load_config(district))
+    changes = second.results["changes"]
+    assert not second.problems
+    assert 0 < changes.summary["churn"] <= 0.15
+    kept = set(first.results["grids"]["grid_id"]) & set(second.results["grids"]["grid_id"])
+    assert len(kept) >= 0.8 * len(first.results["grids"]), "most codes survive"
+    out = district.parent / "gridkit-out"
+    assert (out / "changes.csv").exists()
+    assert (out / "grids.register.csv").exists()
+    assert "churn" in set(second.summary["item"])
+
+
+def test_previous_plan_inside_the_output_folder_is_refused(district: Path) -> None:
+    run_pipeline(load_config(district))
+    _edit(district, '# previous_grids = "previous/grids.geojson"\n# previous_assignment = "previous/assignment.csv"',
+          'previous_grids = "gridkit-out/grids.geojson"\nprevious_assignment = "gridkit-out/assignment.csv"')
+    with pytest.raises(GridkitError, match="would be overwritten"):
+        run_pipeline(load_config(district))
+
+
+def test_previous_grids_without_assignment_is_refused(district: Path) -> None:
+    _edit(district, '# previous_grids = "previous/grids.geojson"', 'previous_grids = "sample-data/communities.geojson"')
+    with pytest.raises(GridkitError, match="go together"):
+        load_config(district)

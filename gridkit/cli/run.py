@@ -36,7 +36,8 @@ MESSAGES = {
 #: Chinese labels of the pipeline's summary items (the pipeline reports them in English)
 ITEMS_ZH = {
     "grids": "网格数", "households": "户数", "max |deviation|": "最大偏差", "share within tolerance": "容差内占比",
-    "on streets": "沿街边界占比", "rule": "配置规则", "grids staffed": "已配员网格",
+    "on streets": "沿街边界占比", "churn": "调整户数占比", "grid changes": "网格变动",
+    "rule": "配置规则", "grids staffed": "已配员网格",
     "walk to grids, km": "到网格步行(公里)",
     "households per warden": "每名网格员户数", "unstaffed grids": "缺员网格", "exact optimum": "精确最优",
     "walk threshold, m": "步行阈值(米)", "households within reach of own warden": "本网格员可达户数占比",
