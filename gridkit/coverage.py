@@ -10,7 +10,11 @@ Distances are measured as *snap + network + snap*: a building's representative p
 station's point are snapped to their nearest graph node (straight line, metres), and the network
 distance between the two nodes is added. Coverage of every building by its nearest station is one
 multi-source Dijkstra pass (:func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True``) on a CSR
-matrix built once from the graph, not a loop of single-source searches.
+matrix built once from the graph, not a loop of single-source searches. The distance of each building
+to its *own* station (``assignment=``) needs one search per station in use: they run as one
+:func:`~scipy.sparse.csgraph.dijkstra` call per chunk of station nodes, each chunk's stations × nodes
+table bounded to 64 MB and dropped once its buildings are read, so memory stays bounded however
+many stations there are.
 
 Station siting is solved exactly as a mixed-integer programme with :func:`scipy.optimize.milp`
 (HiGHS): the maximal covering location problem (choose ``p`` stations covering the most households
@@ -53,6 +57,7 @@ __all__ = [
     "threshold_metres",
 ]
 
+_CHUNK_MB = 64.0  # memory for one chunk of the own-station distance table, megabytes
 _EPS = 1e-9  # a zero-length edge would be read as "no edge" by csgraph: give it a hair of length
 
 
@@ -305,7 +310,8 @@ def coverage(
     assignment
         Optional building → station mapping: a Series indexed by building id, or a DataFrame with the
         building id column and the station id column. Buildings mapped to no station count as not
-        covered by their own station.
+        covered by their own station; own-station distances beyond four times the threshold are
+        reported as ``inf`` (the search stops there).
     building_id_col, station_id_col
         Id columns (station id defaults to ``station_id`` or ``warden_id``).
     households_col
@@ -354,27 +360,35 @@ def _assigned_stations(assignment: pd.DataFrame | pd.Series, b_col: str, s_col: 
 
 
 def _own_distances(net: StreetMatrix | None, s_ids: np.ndarray, s_xy: np.ndarray, b_xy: np.ndarray,
-                   own: np.ndarray, limit: float) -> np.ndarray:
-    """Distance of each building to its own station (one multi-source pass over the stations in use)."""
+                   own: np.ndarray, limit: float, *, memory_mb: float = _CHUNK_MB) -> np.ndarray:
+    """Distance of each building to its own station, metres (``inf`` beyond ``4 × limit`` or unreachable).
+
+    Only the stations some building is assigned to are searched, and only from their distinct snap
+    nodes, in chunks of stations whose ``chunk × nodes`` distance table fits in ``memory_mb``
+    megabytes (float64); each chunk is one :func:`scipy.sparse.csgraph.dijkstra` call from all its
+    station nodes, cut at ``4 × limit``, read for the buildings of that chunk's stations and then dropped.
+    """
     out = np.full(len(b_xy), np.inf)
     position = {sid: i for i, sid in enumerate(s_ids)}
     station_of = np.array([position.get(sid, -1) if not pd.isna(sid) else -1 for sid in own], dtype=np.int64)
-    used = np.unique(station_of[station_of >= 0])
-    if len(used) == 0:
+    has = station_of >= 0
+    if not has.any():
         return out
     if net is None:
-        has = station_of >= 0
         out[has] = np.hypot(*(s_xy[station_of[has]] - b_xy[has]).T)
         return out
-    s_node, s_snap = net.snap(s_xy[used])
+    s_node, s_snap = net.snap(s_xy)
     t_node, t_snap = net.snap(b_xy)
-    nodes, inverse = np.unique(s_node, return_inverse=True)
-    network = dijkstra(net.matrix, directed=False, indices=nodes, limit=max(limit * 4, 1.0))
-    row = np.full(len(s_ids), -1, dtype=np.int64)
-    row[used] = np.arange(len(used))
-    has = station_of >= 0
-    r = row[station_of[has]]
-    out[has] = network[inverse[r], t_node[has]] + s_snap[r] + t_snap[has]
+    nodes, node_of = np.unique(s_node[station_of[has]], return_inverse=True)  # distinct snap nodes in use
+    rows = np.flatnonzero(has)
+    chunk = max(1, int(memory_mb * 1e6 // (8 * max(net.matrix.shape[0], 1))))
+    order = np.argsort(node_of, kind="stable")
+    bounds = np.searchsorted(node_of[order], np.arange(0, len(nodes) + chunk, chunk))
+    for k, first in enumerate(range(0, len(nodes), chunk)):
+        network = dijkstra(net.matrix, directed=False, indices=nodes[first:first + chunk], limit=max(limit * 4, 1.0))
+        take = order[bounds[k]:bounds[k + 1]]
+        b = rows[take]
+        out[b] = network[node_of[take] - first, t_node[b]] + s_snap[station_of[b]] + t_snap[b]
     return out
 
 

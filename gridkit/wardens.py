@@ -6,13 +6,29 @@ Practice knows four ways to staff grids, and gridkit names them as *rules*:
 - ``"per_households:N"`` (一格多员, 专兼结合): one warden seat per ``N`` households over the district,
   apportioned to grids by a workload index (at least one seat each), filled by full-time wardens
   (one seat each) and part-time wardens (``part_time_fte`` of a seat each, 0.5 by default);
-- ``"1+1+2"``: one full-time warden per grid, one grid police officer shared by a pair of
-  neighbouring grids, and the patrol team (part-time staff) and volunteers at community level.
+- ``"1+1+2"``: one full-time warden per grid, one grid police officer usually shared by two
+  neighbouring grids (an officer of capacity ``c`` may cover a connected cluster of up to ``c``
+  neighbouring grids of one community), and the "2" at community level: the patrol team (part-time
+  staff) and volunteers.
+
+**Community team (1+1+2).** Every part-time person and volunteer is placed in one community (with its
+grids listed). The requirement is documented in :data:`TEAM_REQUIRED`: at least **one patrol member
+and one volunteer per community**, because the rule's "2" is a community-level patrol team and
+volunteers, and a community with none has no community-level force at all; the roster in practice
+holds several per community, so the minimum is a floor, not a staffing norm per household. Beyond
+the minimum the team is *balanced by workload*: each team role's people are apportioned to
+communities by the sum of their grids' workload (largest remainder, floor of the minimum) as
+targets, and an exact MILP places everyone: the minimums first, then the smallest total deviation
+from the targets, then the shortest walks. With ``same_community`` (the default) people stay in their
+own community, so the balance only shows in the ``target`` column; ``team_same_community=False``
+lets the team move to where the workload is.
 
 **Workload index.** For each grid, ``workload = Σ_k a_k · x_k / mean(x_k)`` over the components
 ``k`` that are known: households (weight 0.4), population (0.2), street length inside the grid (0.2)
 and incidents inside the grid (0.2); components that are absent or all zero are left out and the
-weights of the others rescaled to sum to 1, so a grid of average load has workload 1.
+weights of the others rescaled to sum to 1, so a grid of average load has workload 1. A street on a
+boundary shared by two grids counts half towards each (:func:`grid_street_length`), so the grids'
+street lengths, and the per-warden street km, add up to the district's.
 
 **Apportionment.** With ``T = ceil(Σ households / N)`` seats for the district, grid ``g`` has the
 quota ``q_g = T · workload_g / Σ workload``; it gets ``max(1, floor(q_g))`` seats and the seats left
@@ -25,9 +41,12 @@ otherwise), respecting capacities (``capacity`` = the number of grids a person c
 and by default the warden's own community. The problem is solved exactly: with one seat per grid
 and capacity one, as a rectangular linear assignment (:func:`scipy.optimize.linear_sum_assignment`);
 otherwise as a transportation MILP with :func:`scipy.optimize.milp` (HiGHS). Grid police go to
-pairs of neighbouring grids (or a single grid) in a second exact MILP. Filling as many seats as
-possible comes first, distance second; seats that stay empty are listed as unstaffed grids and
-summed in a shortage table.
+connected clusters of neighbouring grids (a single grid, a pair, a connected triple, … up to the
+officer's capacity; all such clusters are listed as candidate sets by :func:`connected_clusters`) in
+a second exact MILP, and the community team in a third. Filling as many seats as possible comes
+first, distance second; seats that stay empty are listed as unstaffed grids and summed in a
+shortage table. ``optimal`` is True only when HiGHS proved every one of these optimal (and every
+candidate cluster was listed).
 """
 
 from __future__ import annotations
@@ -53,10 +72,13 @@ from gridkit.io import points_from_table, read_layer, source_name
 
 __all__ = [
     "ROLES",
+    "TEAM_REQUIRED",
+    "TEAM_ROLES",
     "WORKLOAD_WEIGHTS",
     "WardenPlan",
     "assign_wardens",
     "building_wardens",
+    "connected_clusters",
     "gini",
     "grid_incidents",
     "grid_street_length",
@@ -76,9 +98,14 @@ _ALIASES = {
     "police": "police", "grid_police": "police", "民警": "police", "网格民警": "police",
     "volunteer": "volunteer", "volunteers": "volunteer", "志愿者": "volunteer",
 }
+#: Community-level team under ``1+1+2`` (the "2"): roster role → team role, and the minimum per community.
+TEAM_ROLES = {"part_time": "patrol", "volunteer": "volunteer"}
+TEAM_REQUIRED = {"patrol": 1, "volunteer": 1}
 #: Default weights of the workload index components.
 WORKLOAD_WEIGHTS = {"households": 0.4, "population": 0.2, "street_m": 0.2, "incidents": 0.2}
 _DISTRICT_TOLERANCE_M = 1.0
+_CLUSTER_LIMIT = 200_000  # connected police clusters listed at most
+_BOUNDARY_TOL_M = 0.05  # boundary tolerance of the street-length split, metres
 
 
 # ----------------------------------------------------------------------------------------- roster
@@ -239,7 +266,18 @@ def largest_remainder(quotas: np.ndarray, total: int, *, minimum: int = 1) -> np
 
 
 def grid_street_length(grids: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | nx.Graph | None) -> np.ndarray:
-    """Street length inside each grid, metres (0 when no streets are given)."""
+    """Street length inside each grid, metres (0 when no streets are given).
+
+    A street inside one grid counts towards that grid. A street *on* a boundary shared by two grids
+    (common: grids are cut along streets) counts half towards each, so that the grids' lengths add
+    up to the street length of the district (the streets clipped to the union of the grids). The
+    split is measured along each street: every piece ``street ∩ grid`` is cut into its segments, each
+    segment located on its street by the position of its midpoint, and every stretch of the street
+    is divided equally among the grids whose (closed) polygon holds it; one grid: whole; a shared
+    edge: half each. Grids are taken to tile the district (no overlaps); boundaries are read with a
+    tolerance of ``_BOUNDARY_TOL_M`` (5 cm), so the total is the street length within 5 cm of the
+    district.
+    """
     if streets is None:
         return np.zeros(len(grids))
     crs = local_metric_crs(grids)
@@ -249,11 +287,53 @@ def grid_street_length(grids: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | nx.G
         lines = gpd.GeoSeries(lines, crs=streets.graph.get("crs")).to_crs(crs).to_numpy()
     else:
         lines = shapely.get_parts(streets.to_crs(crs).geometry.to_numpy())
+    lines = lines[shapely.length(lines) > 0] if len(lines) else lines
     if len(lines) == 0:
         return np.zeros(len(grids))
+    # a street drawn along a boundary is numerically on either side of it (or on neither): each grid is
+    # widened by a few centimetres, and the stretch two widened grids share is then split half-and-half
+    polys = shapely.buffer(polys, _BOUNDARY_TOL_M)
     grid_idx, line_idx = shapely.STRtree(lines).query(polys, predicate="intersects")
-    lengths = shapely.length(shapely.intersection(polys[grid_idx], lines[line_idx]))
-    return np.bincount(grid_idx, weights=lengths, minlength=len(grids))
+    pieces = shapely.intersection(polys[grid_idx], lines[line_idx])
+    lengths = shapely.length(pieces)
+    out = np.zeros(len(grids))
+    grids_per_line = np.bincount(line_idx, weights=lengths > 0, minlength=len(lines))
+    alone = grids_per_line[line_idx] <= 1
+    np.add.at(out, grid_idx[alone], lengths[alone])
+    shared = np.flatnonzero(~alone & (lengths > 0))
+    if len(shared):
+        _split_shared(out, lines, pieces[shared], grid_idx[shared], line_idx[shared])
+    return out
+
+
+def _split_shared(out: np.ndarray, lines: np.ndarray, pieces: np.ndarray, grid_idx: np.ndarray,
+                  line_idx: np.ndarray) -> None:
+    """Add to ``out`` each grid's share of the streets that run through several grids (see above)."""
+    parts, owner = shapely.get_parts(pieces, return_index=True)
+    is_line = np.isin(shapely.get_type_id(parts), (1, 2)) & (shapely.length(parts) > 0)
+    parts, owner = parts[is_line], owner[is_line]
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    seg = np.flatnonzero(part[:-1] == part[1:])
+    a, b = coords[seg], coords[seg + 1]
+    seg_len = np.hypot(*(b - a).T)
+    piece = owner[part[seg]]
+    mid = shapely.points((a + b) / 2)
+    where = shapely.line_locate_point(lines[line_idx[piece]], mid)
+    frame = pd.DataFrame({"line": line_idx[piece], "grid": grid_idx[piece], "lo": where - seg_len / 2,
+                          "hi": where + seg_len / 2})
+    for _, group in frame.groupby("line", sort=False):
+        lo, hi, grid = group["lo"].to_numpy(), group["hi"].to_numpy(), group["grid"].to_numpy()
+        cuts = np.unique(np.concatenate([lo, hi]))
+        centre = (cuts[:-1] + cuts[1:]) / 2
+        width = np.diff(cuts)
+        inside = (lo[:, None] <= centre[None, :]) & (centre[None, :] <= hi[:, None])  # segment × stretch
+        local, slot = np.unique(grid, return_inverse=True)
+        holders = np.zeros((len(local), len(centre)), dtype=bool)
+        seg_i, stretch = np.nonzero(inside)
+        holders[slot[seg_i], stretch] = True
+        count = holders.sum(axis=0)
+        share = np.where(count > 0, width / np.maximum(count, 1), 0.0)
+        out[local] += holders @ share
 
 
 def _graph_lines(graph: nx.Graph) -> np.ndarray:
@@ -321,9 +401,11 @@ def staffing(
         One row per grid: ``grid_id``, ``community_id``, ``households``, ``population``,
         ``street_m``, ``incidents``, ``workload`` (mean 1), ``quota`` (fractional seats),
         ``wardens`` (warden seats; a part-time warden fills ``part_time_fte`` of one), ``police``
-        (police seats: 1 per grid under ``1+1+2``, shared by a pair of neighbouring grids).
-        ``attrs``: ``rule``, ``seats_total``, ``seats_from_rule`` and, under ``1+1+2``, ``community``
-        (one patrol team and volunteers per community).
+        (police seats: 1 per grid under ``1+1+2``, an officer usually covering two neighbouring grids).
+        ``attrs``: ``rule``, ``seats_total``, ``seats_from_rule`` and, under ``1+1+2``, ``community``:
+        per community ``grids``, ``grid_ids``, ``households``, ``workload`` (sum over its grids),
+        ``police`` (``ceil(grids / 2)`` officers), ``patrol`` and ``volunteers`` (the minimum of
+        :data:`TEAM_REQUIRED`, one each).
     """
     kind, per = _parse_rule(rule)
     if "grid_id" not in grids.columns:
@@ -351,11 +433,7 @@ def staffing(
     table["police"] = np.ones(n, dtype=int) if kind == "1+1+2" else np.zeros(n, dtype=int)
     table.attrs.update(rule=rule, kind=kind, seats_total=int(table["wardens"].sum()), seats_from_rule=seats_from_rule)
     if kind == "1+1+2":
-        communities = table.groupby("community_id", dropna=False).size().rename("grids").reset_index()
-        communities["police"] = np.ceil(communities["grids"] / 2).astype(int)
-        communities["patrol"] = 1
-        communities["volunteers"] = 1
-        table.attrs["community"] = communities
+        table.attrs["community"] = _community_table(table)
     return table
 
 
@@ -364,6 +442,23 @@ def _column(grids: pd.DataFrame, col: str) -> np.ndarray:
         return np.zeros(len(grids))
     values = pd.to_numeric(grids[col], errors="coerce").fillna(0).to_numpy(dtype=float)
     return np.maximum(values, 0.0)
+
+
+def _community_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per community under ``1+1+2``: grids, police officers, the team required and the community's load."""
+    key = table["community_id"].astype(object).where(table["community_id"].notna(), "")
+    grouped = table.assign(_c=key).groupby("_c", sort=False)
+    out = pd.DataFrame({
+        "community_id": grouped["community_id"].first(),
+        "grids": grouped.size(),
+        "grid_ids": grouped["grid_id"].agg(lambda s: ";".join(map(str, s))),
+        "households": grouped["households"].sum(),
+        "workload": grouped["workload"].sum(),
+    }).reset_index(drop=True)
+    out["police"] = np.ceil(out["grids"] / 2).astype(int)
+    out["patrol"] = TEAM_REQUIRED["patrol"]
+    out["volunteers"] = TEAM_REQUIRED["volunteer"]
+    return out
 
 
 def _workload(table: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
@@ -389,14 +484,16 @@ class WardenPlan:
         One row per roster member (GeoDataFrame of their points, roster CRS): ``warden_id``,
         ``name``, ``role``, ``capacity``, ``community_id``, ``grid_id`` (the grid, or ``;``-joined
         grids), ``n_grids``, ``distance_m`` (total walk, metres), ``status`` (``grid``,
-        ``community`` or ``spare``), ``lon``/``lat`` (EPSG:4326).
+        ``community`` or ``spare``), ``lon``/``lat`` (EPSG:4326); under ``1+1+2`` also
+        ``team_community`` and ``team_grids`` (``;``-joined) for the community team.
     links
         One row per (person, grid): ``warden_id``, ``role``, ``grid_id``, ``distance_m``, ``share``
         (the seat share the person fills there).
     per_warden
-        Per person with grids: ``grids``, ``households``, ``population``, ``street_km``,
-        ``incidents`` (a grid's load split among its wardens by seat share; police carry their grids
-        whole), ``distance_m``.
+        Per person with grids: ``level`` (``grid``, ``police`` or ``community``), ``community_id``,
+        ``n_grids``, ``grids``, ``households``, ``population``, ``street_km``, ``incidents`` (a grid's
+        load split among its wardens by seat share; police carry their grids whole; the community
+        team splits its community's totals evenly), ``distance_m``.
     grids
         The grids (GeoDataFrame, input CRS) with the staffing table's columns (see :func:`staffing`)
         and ``filled``, ``shortage``, ``police_filled``, ``police_shortage``, ``staffed``,
@@ -404,16 +501,24 @@ class WardenPlan:
     unstaffed
         Grids with an empty seat (warden or police), and what is missing.
     shortage
-        Per community and role: ``required``, ``available``, ``assigned``, ``shortage``.
+        Per community and role (``warden``, ``police``, and under ``1+1+2`` ``patrol`` and
+        ``volunteer``): ``required``, ``target`` (the workload-balanced team size; = required
+        otherwise), ``available`` (living in the community), ``assigned``, ``shortage``.
     objective
-        Total walking distance of the assignment, metres.
+        Total walking distance of the grid-level assignment (wardens and police), metres; the
+        community team's is ``summary['team_distance_m']``.
     optimal
         Whether every sub-problem was solved to proven optimality.
     method
         The solver(s) used.
     summary
         Min, max, mean and Gini of households per grid warden (police aside), Gini of street km and
-        incidents per grid warden; counts of people, grids and seats.
+        incidents per grid warden; counts of people, grids and seats; ``team_*`` under ``1+1+2``.
+    team
+        Under ``1+1+2``, one row per part-time person and volunteer: ``warden_id``, ``name``, ``role``,
+        ``team_role`` (``patrol``/``volunteer``), ``home_community``, ``community_id`` (where placed;
+        None when no community is in reach), ``grids``, ``distance_m`` (to the community's
+        representative point).
     """
 
     assignment: pd.DataFrame
@@ -426,6 +531,7 @@ class WardenPlan:
     optimal: bool
     method: str
     summary: dict[str, Any] = field(default_factory=dict)
+    team: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def gini(values: np.ndarray) -> float:
@@ -487,32 +593,78 @@ def _solve_seats(cost: np.ndarray, capacity: np.ndarray, share: np.ndarray, seat
     return [(int(w_idx[k]), int(g_idx[k])) for k in chosen], res.status == 0
 
 
-def _solve_police(cost: np.ndarray, capacity: np.ndarray, pairs: np.ndarray,
-                  time_limit: float) -> tuple[list[tuple[int, int]], bool]:
-    """Each officer takes one group (a grid, or a pair of neighbouring grids if capacity ≥ 2); cover most grids.
+def connected_clusters(pairs: np.ndarray, n: int, max_size: int, *,
+                       limit: int = _CLUSTER_LIMIT) -> list[tuple[int, ...]]:
+    """Every connected set of 1 to ``max_size`` grids in the neighbour graph ``pairs`` (``n`` grids).
 
-    Variables z_pk (officer p takes group k) and shortage s_g; every grid is covered once or counted
-    short: Σ_{p, k ∋ g} z_pk + s_g = 1; each officer takes at most one group; minimise distance
-    (sum over the group's grids) + BIG · Σ s.
+    Each set is listed once, as sorted grid positions, smallest first (ESU enumeration: a set grows from
+    its smallest grid only through neighbours larger than it, taking each neighbour once). Raises
+    :class:`GridkitError` when there are more than ``limit`` sets (the caller then uses smaller ones).
+    """
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    out: list[tuple[int, ...]] = []
+
+    def grow(members: list[int], extension: set[int], near: set[int], root: int) -> None:
+        out.append(tuple(sorted(members)))
+        if len(out) > limit:
+            raise GridkitError(f"more than {limit} connected clusters of up to {max_size} grids")
+        if len(members) == max_size:
+            return
+        extension = set(extension)
+        while extension:
+            w = extension.pop()
+            new = {u for u in neighbours[w] if u > root and u not in near}
+            grow([*members, w], extension | new, near | new, root)
+
+    for v in range(n):
+        start = {u for u in neighbours[v] if u > v}
+        grow([v], start, start | {v}, v)
+    return out
+
+
+def _police_clusters(grids: gpd.GeoDataFrame, max_size: int) -> tuple[list[tuple[int, ...]], bool]:
+    """Connected clusters (same community) of up to ``max_size`` grids; False when cut short at 3."""
+    pairs = _same_community_pairs(grids)
+    if max_size <= 3:
+        return connected_clusters(pairs, len(grids), max_size), True
+    try:
+        return connected_clusters(pairs, len(grids), max_size, limit=_CLUSTER_LIMIT), True
+    except GridkitError:
+        warnings.warn(f"too many connected clusters of up to {max_size} grids to list (more than "
+                      f"{_CLUSTER_LIMIT}); police take clusters of at most 3 grids, and the result is not proven "
+                      "optimal", GridkitWarning, stacklevel=4)
+        return connected_clusters(pairs, len(grids), 3), False
+
+
+def _solve_police(cost: np.ndarray, capacity: np.ndarray, clusters: list[tuple[int, ...]],
+                  time_limit: float) -> tuple[list[tuple[int, int]], bool]:
+    """Each officer takes one cluster of connected grids, no larger than the officer's capacity; cover most grids.
+
+    Variables z_pk (officer p takes cluster k) and shortage s_g; every grid is covered once or counted
+    short: Σ_{p, k ∋ g} z_pk + s_g = 1; each officer takes at most one cluster; minimise distance
+    (sum over the cluster's grids) + BIG · Σ s.
     """
     n_p, n_g = cost.shape
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    group_cost = np.hstack([cost, cost[:, pairs[:, 0]] + cost[:, pairs[:, 1]]])
-    size = np.concatenate([np.ones(n_g, dtype=int), np.full(len(pairs), 2)])
-    allowed = np.isfinite(group_cost) & (size[None, :] <= capacity[:, None])
+    if n_p == 0 or not clusters:
+        return [], True
+    size = np.array([len(k) for k in clusters])
+    member_g = np.concatenate([np.asarray(k, dtype=np.int64) for k in clusters])
+    member_k = np.repeat(np.arange(len(clusters)), size)
+    incidence = sp.csr_matrix((np.ones(len(member_g)), (member_k, member_g)), shape=(len(clusters), n_g))
+    finite = np.isfinite(cost)
+    group_cost = (incidence @ np.where(finite, cost, 0.0).T).T  # officer × cluster
+    reachable = (incidence @ (~finite).T.astype(float)).T == 0
+    allowed = reachable & (size[None, :] <= capacity[:, None])
     cols_p, cols_group = np.nonzero(allowed)
     n_z = len(cols_p)
     if n_z == 0:
         return [], True
-    single = cols_group < n_g
-    pair_rows = pairs[np.where(single, 0, cols_group - n_g)]
-    z_idx = np.arange(n_z)
-    member_rows = np.concatenate([cols_group[single], pair_rows[~single, 0], pair_rows[~single, 1]])
-    member_cols = np.concatenate([z_idx[single], z_idx[~single], z_idx[~single]])
-    cover = sp.hstack([sp.csr_matrix((np.ones(len(member_rows)), (member_rows, member_cols)), shape=(n_g, n_z)),
-                       sp.identity(n_g, format="csr")], format="csr")
-    one_each = sp.csr_matrix((np.ones(n_z), (cols_p, z_idx)), shape=(n_p, n_z + n_g))
-    big = _big(cost, 2 * n_p)
+    cover = sp.hstack([incidence[cols_group].T.tocsr(), sp.identity(n_g, format="csr")], format="csr")
+    one_each = sp.csr_matrix((np.ones(n_z), (cols_p, np.arange(n_z))), shape=(n_p, n_z + n_g))
+    big = _big(cost, int(np.minimum(capacity, size.max()).sum()))
     res = milp(np.concatenate([group_cost[cols_p, cols_group], np.full(n_g, big)]),
                integrality=np.concatenate([np.ones(n_z), np.zeros(n_g)]), bounds=Bounds(0, 1),
                constraints=[LinearConstraint(cover, lb=np.ones(n_g), ub=np.ones(n_g)),
@@ -522,10 +674,109 @@ def _solve_police(cost: np.ndarray, capacity: np.ndarray, pairs: np.ndarray,
         raise GridkitError(f"police assignment: the MILP solver found no solution ({res.message})")
     out = []
     for z in np.flatnonzero(res.x[:n_z] > 0.5):
-        k = cols_group[z]
-        members = [k] if k < n_g else pairs[k - n_g].tolist()
-        out.extend((int(cols_p[z]), int(g)) for g in members)
+        out.extend((int(cols_p[z]), int(g)) for g in clusters[cols_group[z]])
     return out, res.status == 0
+
+
+def _community_points(grids: gpd.GeoDataFrame, communities: pd.DataFrame, crs: Any) -> np.ndarray:
+    """A representative point (``crs``, metres) of the union of each community's grids."""
+    key = grids["community_id"].astype(object).where(grids["community_id"].notna(), "") \
+        if "community_id" in grids.columns else pd.Series("", index=grids.index)
+    polys = grids.to_crs(crs).geometry.to_numpy()
+    shapes = [shapely.union_all(polys[(key == (cid if pd.notna(cid) else "")).to_numpy()])
+              for cid in communities["community_id"]]
+    return shapely.get_coordinates(shapely.point_on_surface(np.array(shapes, dtype=object))).reshape(-1, 2)
+
+
+def _team_targets(communities: pd.DataFrame, available: dict[str, int]) -> pd.DataFrame:
+    """Balanced team size per community and team role (the targets).
+
+    The available people of each team role are apportioned to communities by community workload
+    (largest remainder), each community at least :data:`TEAM_REQUIRED`.
+    """
+    out = {}
+    weight = communities["workload"].to_numpy(dtype=float)
+    weight = weight if weight.sum() > 0 else np.ones(len(weight))
+    for team_role, minimum in TEAM_REQUIRED.items():
+        total = int(available.get(team_role, 0))
+        out[team_role] = largest_remainder(total * weight / weight.sum(), total, minimum=minimum)
+    return pd.DataFrame(out, index=communities.index)
+
+
+def _solve_team(cost: np.ndarray, member_role: np.ndarray, targets: pd.DataFrame,
+                time_limit: float) -> tuple[np.ndarray, bool]:
+    """Every team member to one community: required minimum first, then the balanced targets, then distance.
+
+    Variables x_mc (member m to community c, where ``cost`` is finite), per (community, team role) a
+    shortage u ≥ required − assigned and deviations d⁺ − d⁻ = assigned − target; each member with a
+    community in reach goes to exactly one. Minimise BIG₂·Σu + BIG₁·Σ(d⁺ + d⁻) + Σ distance, so that no
+    balance gain is paid for with a community below its minimum, and no distance with balance.
+    Returns the community of each member (−1: none in reach) and whether HiGHS proved optimality.
+    """
+    n_m, n_c = cost.shape
+    where = np.full(n_m, -1, dtype=np.int64)
+    m_idx, c_idx = np.nonzero(np.isfinite(cost))
+    if len(m_idx) == 0:
+        return where, True
+    roles = list(TEAM_REQUIRED)
+    n_x, n_k = len(m_idx), n_c * len(roles)
+    k_of = c_idx * len(roles) + np.array([roles.index(r) for r in member_role])[m_idx]  # (community, role) slot
+    req = np.tile([TEAM_REQUIRED[r] for r in roles], n_c).astype(float)
+    tgt = targets[roles].to_numpy(dtype=float).ravel()
+    big1 = _big(cost, n_m)
+    big2 = big1 * (2 * n_m + 1) + 1.0
+    # columns: x (n_x) | u (n_k) | d+ (n_k) | d- (n_k)
+    eye = sp.identity(n_k, format="csr")
+    count = sp.csr_matrix((np.ones(n_x), (k_of, np.arange(n_x))), shape=(n_k, n_x))
+    zero = sp.csr_matrix((n_k, n_k))
+    short = sp.hstack([count, eye, zero, zero], format="csr")  # Σx + u ≥ req
+    balance = sp.hstack([count, zero, -eye, eye], format="csr")  # Σx − d+ + d- = target
+    reach = np.bincount(m_idx, minlength=n_m) > 0
+    rows = np.flatnonzero(reach)
+    pos = np.full(n_m, -1)
+    pos[rows] = np.arange(len(rows))
+    one = sp.hstack([sp.csr_matrix((np.ones(n_x), (pos[m_idx], np.arange(n_x))), shape=(len(rows), n_x)),
+                     sp.csr_matrix((len(rows), 3 * n_k))], format="csr")
+    c = np.concatenate([cost[m_idx, c_idx], np.full(n_k, big2), np.full(2 * n_k, big1)])
+    res = milp(c, integrality=np.concatenate([np.ones(n_x), np.zeros(3 * n_k)]),
+               bounds=Bounds(np.zeros(n_x + 3 * n_k), np.concatenate([np.ones(n_x), np.full(3 * n_k, np.inf)])),
+               constraints=[LinearConstraint(short, lb=req, ub=np.inf), LinearConstraint(balance, lb=tgt, ub=tgt),
+                            LinearConstraint(one, lb=1.0, ub=1.0)],
+               options={"time_limit": time_limit, "mip_rel_gap": 1e-9})
+    if res.x is None:
+        raise GridkitError(f"community team assignment: the MILP solver found no solution ({res.message})")
+    chosen = np.flatnonzero(res.x[:n_x] > 0.5)
+    where[m_idx[chosen]] = c_idx[chosen]
+    return where, res.status == 0
+
+
+def _assign_team(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame, net: StreetMatrix | None,
+                 crs: Any, same_community: bool, time_limit: float) -> tuple[pd.DataFrame, bool]:
+    """The community-level team (patrol = part-time, and volunteers) of ``1+1+2``, one community each."""
+    communities = table.attrs["community"]
+    members = np.flatnonzero(roster["role"].isin(list(TEAM_ROLES)).to_numpy())
+    team_role = roster["role"].to_numpy()[members]
+    team_role = np.array([TEAM_ROLES[r] for r in team_role], dtype=object)
+    cost = distance_matrix(net, _points_xy(roster.iloc[members], crs), _community_points(grids, communities, crs))
+    if same_community and "community_id" in roster.columns and "community_id" in grids.columns:
+        home = roster["community_id"].astype(str).to_numpy()[members]
+        cost = np.where(home[:, None] == communities["community_id"].astype(str).to_numpy()[None, :], cost, np.inf)
+    reach = np.isfinite(cost).any(axis=1)
+    available = pd.Series(team_role[reach]).value_counts().to_dict()
+    targets = _team_targets(communities, available)
+    where, optimal = _solve_team(cost, team_role, targets, time_limit)
+    has = where >= 0
+    team = pd.DataFrame({
+        "w": members, "warden_id": roster["warden_id"].to_numpy()[members], "role": roster["role"].to_numpy()[members],
+        "team_role": team_role,
+        "home_community": roster["community_id"].to_numpy()[members] if "community_id" in roster.columns else None,
+        "c": where,
+        "community_id": np.where(has, communities["community_id"].to_numpy()[np.maximum(where, 0)], None),
+        "grids": np.where(has, communities["grid_ids"].to_numpy()[np.maximum(where, 0)], None),
+        "distance_m": np.where(has, cost[np.arange(len(members)), np.maximum(where, 0)], np.nan),
+    })
+    team.attrs["targets"] = targets
+    return team, optimal
 
 
 def assign_wardens(
@@ -538,6 +789,7 @@ def assign_wardens(
     streets: gpd.GeoDataFrame | nx.Graph | None = None,
     part_time_fte: float = 0.5,
     same_community: bool = True,
+    team_same_community: bool | None = None,
     time_limit: float = 60.0,
 ) -> WardenPlan:
     """Assign a roster to grids under a staffing rule, minimising total walking distance, exactly.
@@ -560,6 +812,11 @@ def assign_wardens(
         Seat share a part-time warden fills under ``per_households`` (0.5: two make one seat).
     same_community
         Keep wardens (and police) in their own ``community_id`` when roster and grids both have one.
+    team_same_community
+        Under ``1+1+2``, keep the community-level team (part-time patrol, volunteers) in their own
+        community (default: as ``same_community``). False lets the team go where the workload is:
+        each community gets at least :data:`TEAM_REQUIRED` (one patrol member and one volunteer),
+        then as close to its workload share of the team as the roster allows, then the shortest walks.
     time_limit
         Time limit per MILP, seconds; a run stopped by it reports ``optimal=False``.
 
@@ -594,12 +851,20 @@ def assign_wardens(
     links = [(int(staff[w]), g, float(share[w])) for w, g in pairs]
     if kind == "1+1+2":
         police = np.flatnonzero(roles == "police")
-        police_pairs, police_optimal = _solve_police(cost[police], capacity[police], _same_community_pairs(grids),
-                                                     time_limit)
-        links += [(int(police[p]), g, 1.0) for p, g in police_pairs]
-        optimal = optimal and police_optimal
-        method += " + police pairs milp (HiGHS)"
-    return _plan(grids, roster, table, cost, links, optimal=optimal, method=method, part_time_fte=part_time_fte)
+        clusters, listed_all = _police_clusters(grids, int(capacity[police].max()) if len(police) else 1)
+        police_links, police_optimal = _solve_police(cost[police], capacity[police], clusters, time_limit)
+        links += [(int(police[p]), g, 1.0) for p, g in police_links]
+        optimal = optimal and police_optimal and listed_all
+        method += " + police clusters milp (HiGHS)"
+        team, team_optimal = _assign_team(grids, roster, table, net, crs,
+                                          same_community if team_same_community is None else team_same_community,
+                                          time_limit)
+        optimal = optimal and team_optimal
+        method += " + community team milp (HiGHS)"
+    else:
+        team = None
+    return _plan(grids, roster, table, cost, links, optimal=optimal, method=method, part_time_fte=part_time_fte,
+                 team=team)
 
 
 def _same_community_pairs(grids: gpd.GeoDataFrame) -> np.ndarray:
@@ -612,7 +877,7 @@ def _same_community_pairs(grids: gpd.GeoDataFrame) -> np.ndarray:
 
 def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame, cost: np.ndarray,
           links: list[tuple[int, int, float]], *, optimal: bool, method: str,
-          part_time_fte: float) -> WardenPlan:
+          part_time_fte: float, team: pd.DataFrame | None = None) -> WardenPlan:
     grid_ids = table["grid_id"].to_numpy()
     link = pd.DataFrame(links, columns=["w", "g", "share"]).astype({"w": int, "g": int, "share": float})
     link["warden_id"] = roster["warden_id"].to_numpy()[link["w"]]
@@ -633,12 +898,14 @@ def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame
                            if g in names.groups else "" for g in range(len(table))]
     table["police_ids"] = [";".join(names.get_group(g).loc[lambda d: d["role"] == "police", "warden_id"])
                            if g in names.groups else "" for g in range(len(table))]
-    assignment = _assignment_table(roster, link, table)
+    assignment = _assignment_table(roster, link, table, team)
     per_warden = _per_warden(link, table, is_police)
-    shortage = _shortage(roster, table, link, part_time_fte)
+    if team is not None:
+        per_warden = pd.concat([per_warden, _per_team_member(team, table)], ignore_index=True)
+    shortage = _shortage(roster, table, link, part_time_fte, team)
     unstaffed = table.loc[~table["staffed"], ["grid_id", "community_id", "households", "wardens", "filled",
                                               "shortage", "police", "police_filled", "police_shortage"]]
-    grid_staff = per_warden[per_warden["role"] != "police"]
+    grid_staff = per_warden[per_warden["level"] == "grid"]
     hh = grid_staff["households"].to_numpy(dtype=float)
     summary = {"rule": table.attrs.get("rule"), "wardens": len(roster), "assigned": int(link["w"].nunique()),
                "grids": len(table), "grids_staffed": int(table["staffed"].sum()),
@@ -649,8 +916,12 @@ def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame
                "street_km_gini": gini(grid_staff["street_km"].to_numpy()),
                "incidents_gini": gini(grid_staff["incidents"].to_numpy()),
                "distance_mean_m": float(link["distance_m"].mean()) if len(link) else 0.0}
+    if team is not None:
+        summary.update(team_members=len(team), team_assigned=int((team["c"] >= 0).sum()),
+                       team_required=float(shortage.loc[shortage["role"].isin(list(TEAM_REQUIRED)), "required"].sum()),
+                       team_distance_m=float(team["distance_m"].sum()))
     objective = float(link["distance_m"].sum())
-    if len(unstaffed):
+    if len(unstaffed) or (shortage["shortage"] > 0).any():
         warnings.warn(_shortage_message(unstaffed, shortage), GridkitWarning, stacklevel=3)
     staffed = gpd.GeoDataFrame(
         pd.concat([grids.drop(columns=[c for c in table.columns if c in grids.columns and c != "grid_id"])
@@ -659,10 +930,20 @@ def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame
     staffed.attrs.update(table.attrs)
     return WardenPlan(assignment=assignment, links=link.drop(columns=["w", "g"]), per_warden=per_warden,
                       grids=staffed, unstaffed=unstaffed.reset_index(drop=True), shortage=shortage,
-                      objective=objective, optimal=optimal, method=method, summary=summary)
+                      objective=objective, optimal=optimal, method=method, summary=summary,
+                      team=_team_table(team, roster))
 
 
-def _assignment_table(roster: gpd.GeoDataFrame, link: pd.DataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+def _team_table(team: pd.DataFrame | None, roster: gpd.GeoDataFrame) -> pd.DataFrame:
+    columns = ["warden_id", "name", "role", "team_role", "home_community", "community_id", "grids", "distance_m"]
+    if team is None:
+        return pd.DataFrame(columns=columns)
+    out = team.assign(name=roster["name"].to_numpy()[team["w"].to_numpy()])
+    return out[columns].reset_index(drop=True)
+
+
+def _assignment_table(roster: gpd.GeoDataFrame, link: pd.DataFrame, table: pd.DataFrame,
+                      team: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     by_warden = link.groupby("warden_id")
     out = pd.DataFrame({"warden_id": roster["warden_id"], "name": roster["name"], "role": roster["role"],
                         "capacity": roster["capacity"]})
@@ -670,11 +951,13 @@ def _assignment_table(roster: gpd.GeoDataFrame, link: pd.DataFrame, table: pd.Da
     out["grid_id"] = out["warden_id"].map(by_warden["grid_id"].agg(lambda s: ";".join(map(str, s))))
     out["n_grids"] = out["warden_id"].map(by_warden.size()).fillna(0).astype(int)
     out["distance_m"] = out["warden_id"].map(by_warden["distance_m"].sum())
-    community_level = out["role"].isin(["part_time", "volunteer"]) & (out["n_grids"] == 0)
-    if table.attrs.get("kind") == "1+1+2":
-        out["status"] = np.where(out["n_grids"] > 0, "grid", np.where(community_level, "community", "spare"))
-    else:
-        out["status"] = np.where(out["n_grids"] > 0, "grid", "spare")
+    out["status"] = np.where(out["n_grids"] > 0, "grid", "spare")
+    if team is not None:  # the community-level team: its community and that community's grids
+        placed = team[team["c"] >= 0].set_index("warden_id")
+        out["team_community"] = out["warden_id"].map(placed["community_id"])
+        out["team_grids"] = out["warden_id"].map(placed["grids"])
+        out.loc[out["team_community"].notna().to_numpy(), "status"] = "community"
+        out["distance_m"] = out["distance_m"].fillna(out["warden_id"].map(placed["distance_m"]))
     lonlat = shapely.get_coordinates(roster.geometry.to_crs(WGS84).to_numpy())
     out["lon"], out["lat"] = lonlat[:, 0], lonlat[:, 1]
     return gpd.GeoDataFrame(out, geometry=roster.geometry.to_numpy(), crs=roster.crs)
@@ -694,12 +977,39 @@ def _per_warden(link: pd.DataFrame, table: pd.DataFrame, is_police: np.ndarray) 
     out = grouped[["households", "population", "street_km", "incidents", "distance_m"]].sum()
     out.insert(0, "grids", grouped["grid_id"].agg(lambda s: ";".join(map(str, s))))
     out.insert(0, "n_grids", grouped.size())
-    return out.reset_index()
+    out = out.reset_index()
+    out.insert(2, "level", np.where(out["role"] == "police", "police", "grid"))
+    community = pd.Series(table["community_id"].to_numpy()[g], index=link.index).groupby(link["warden_id"]).first()
+    out.insert(3, "community_id", out["warden_id"].map(community).to_numpy())
+    return out
+
+
+def _per_team_member(team: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The community team's load: the community's totals split evenly among the team members placed there."""
+    placed = team[team["c"] >= 0]
+    key = table["community_id"].astype(object).where(table["community_id"].notna(), "")
+    totals = table.assign(street_km=table["street_m"] / 1000.0, _c=key).groupby("_c", sort=False)[
+        ["households", "population", "street_km", "incidents"]].sum()
+    cid = placed["community_id"].astype(object).where(placed["community_id"].notna(), "")
+    size = cid.map(cid.value_counts()).to_numpy(dtype=float)
+    out = pd.DataFrame({"warden_id": placed["warden_id"].to_numpy(), "role": placed["role"].to_numpy(),
+                        "level": "community", "community_id": placed["community_id"].to_numpy(),
+                        "n_grids": placed["grids"].str.count(";").to_numpy() + 1, "grids": placed["grids"].to_numpy()})
+    for col in ("households", "population", "street_km", "incidents"):
+        out[col] = totals[col].reindex(cid).to_numpy() / size
+    out["distance_m"] = placed["distance_m"].to_numpy()
+    return out
 
 
 def _shortage(roster: gpd.GeoDataFrame, table: pd.DataFrame, link: pd.DataFrame,
-              part_time_fte: float) -> pd.DataFrame:
-    """Per community and role: seats required, available (in seats) and assigned; police in officers."""
+              part_time_fte: float, team: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per community and role: required, target, available and assigned people (warden seats in seats).
+
+    Wardens: seats required and filled; police (``1+1+2``): ``ceil(grids / 2)`` officers required, and
+    short by the officers it would take, two grids each, to cover the grids still without one; the
+    community team (``1+1+2``): ``patrol`` and ``volunteer`` rows, :data:`TEAM_REQUIRED` each, with the
+    workload-balanced ``target`` (see :func:`assign_wardens`).
+    """
     rows = []
     has_cid = "community_id" in table.columns and table["community_id"].notna().any()
     communities = table["community_id"].unique() if has_cid else [None]
@@ -713,7 +1023,7 @@ def _shortage(roster: gpd.GeoDataFrame, table: pd.DataFrame, link: pd.DataFrame,
         r_in = (roster["community_id"].astype(str) == str(cid)).to_numpy() \
             if has_cid and "community_id" in roster.columns else np.ones(len(roster), dtype=bool)
         required, filled = table.loc[in_c, "wardens"].sum(), table.loc[in_c, "filled"].sum()
-        rows.append({"community_id": cid, "role": "warden", "required": float(required),
+        rows.append({"community_id": cid, "role": "warden", "required": float(required), "target": float(required),
                      "available": float(seat_value[r_in].sum()), "assigned": float(filled),
                      "shortage": float(max(required - filled, 0))})
         if kind == "1+1+2":
@@ -721,15 +1031,34 @@ def _shortage(roster: gpd.GeoDataFrame, table: pd.DataFrame, link: pd.DataFrame,
             used = int(police_used.index.isin(np.flatnonzero(r_in)).sum())
             grids_without = int(table.loc[in_c, "police_shortage"].sum())
             rows.append({"community_id": cid, "role": "police", "required": float(officers),
-                         "available": float(((roles == "police") & r_in).sum()), "assigned": float(used),
-                         "shortage": float(max(officers - used, math.ceil(grids_without / 2)))})
-    return pd.DataFrame(rows, columns=["community_id", "role", "required", "available", "assigned", "shortage"])
+                         "target": float(officers), "available": float(((roles == "police") & r_in).sum()),
+                         "assigned": float(used), "shortage": float(math.ceil(grids_without / 2))})
+        if team is not None:
+            rows.extend(_team_rows(team, table, cid, r_in))
+    return pd.DataFrame(rows, columns=["community_id", "role", "required", "target", "available", "assigned",
+                                       "shortage"])
+
+
+def _team_rows(team: pd.DataFrame, table: pd.DataFrame, cid: Any, r_in: np.ndarray) -> list[dict[str, Any]]:
+    communities = table.attrs["community"]
+    targets = team.attrs["targets"]
+    match = np.flatnonzero(communities["community_id"].astype(str).to_numpy() == str(cid))
+    c = int(match[0]) if len(match) else 0
+    home = np.isin(team["w"].to_numpy(), np.flatnonzero(r_in))
+    rows = []
+    for team_role, minimum in TEAM_REQUIRED.items():
+        mine = (team["team_role"] == team_role).to_numpy()
+        assigned = int((mine & (team["c"].to_numpy() == c)).sum())
+        rows.append({"community_id": cid, "role": team_role, "required": float(minimum),
+                     "target": float(targets[team_role].iloc[c]), "available": float((mine & home).sum()),
+                     "assigned": float(assigned), "shortage": float(max(minimum - assigned, 0))})
+    return rows
 
 
 def _shortage_message(unstaffed: pd.DataFrame, shortage: pd.DataFrame) -> str:
     short = shortage[shortage["shortage"] > 0]
-    parts = [f"{row.community_id} {row.role}: {row.shortage:g} short ({row.available} available for "
-             f"{row.required:g} seats)" for row in short.itertuples()]
+    parts = [f"{row.community_id} {row.role}: {row.shortage:g} short ({row.available:g} available for "
+             f"{row.required:g} required)" for row in short.itertuples()]
     ids = unstaffed["grid_id"].astype(str).tolist()
     shown = ", ".join(ids[:15]) + (" …" if len(ids) > 15 else "")
     return f"roster too small for the rule: {len(ids)} grid(s) not fully staffed ({shown}); " + "; ".join(parts)

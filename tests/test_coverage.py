@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from gridkit.coverage import (
     InfeasibleCoverError,
+    _own_distances,
     coverage,
     distance_matrix,
     site_stations,
@@ -239,3 +240,21 @@ def test_coverage_on_real_osm_equals_brute_force():
         expected = np.minimum(expected, s_snap[i] + to_nodes + b_snap)
     np.testing.assert_allclose(result.buildings["nearest_m"], expected, rtol=1e-9, atol=1e-6)
     assert 0 < result.summary["share_buildings"] <= 1
+
+
+@given(seed=st.integers(0, 10_000), memory_mb=st.sampled_from([1e-9, 0.0007, 0.002, 64.0]))
+def test_own_station_distance_in_chunks_equals_brute_force(seed, memory_mb):
+    """Chunks of 1, 2, 6 or all station nodes per Dijkstra call give the same own-station distances."""
+    graph = grid_graph(6, 6, seed=seed)
+    net = street_matrix(graph)
+    rng = np.random.default_rng(seed)
+    b_xy = rng.uniform([400000, 3380000], [400500, 3380500], size=(25, 2))
+    s_xy = rng.uniform([400000, 3380000], [400500, 3380500], size=(9, 2))
+    s_ids = np.array([f"W{i}" for i in range(9)], dtype=object)
+    own = rng.choice(np.append(s_ids[: rng.integers(1, 10)], None), size=25)  # some stations unused, some none
+    got = _own_distances(net, s_ids, s_xy, b_xy, own, 5000.0, memory_mb=memory_mb)
+    for k in range(25):
+        if own[k] is None:
+            assert np.isinf(got[k])
+        else:
+            assert got[k] == pytest.approx(brute_distance(graph, s_xy[int(own[k][1:])], b_xy[k]), abs=1e-6)

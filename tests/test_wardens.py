@@ -21,7 +21,9 @@ from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.wardens import (
     assign_wardens,
     building_wardens,
+    connected_clusters,
     gini,
+    grid_street_length,
     largest_remainder,
     neighbour_pairs,
     read_roster,
@@ -417,3 +419,215 @@ def test_police_pairs_equal_enumeration(seed):
     police = plan.links[plan.links["role"] == "police"]
     assert len(police) == best[0]
     assert police["distance_m"].sum() == pytest.approx(-best[1])
+
+
+# --------------------------------------------------------------------------- police clusters (capacity > 2)
+def brute_clusters(pairs, n, k):
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(map(tuple, pairs))
+    return {combo for size in range(1, k + 1) for combo in itertools.combinations(range(n), size)
+            if nx.is_connected(graph.subgraph(combo))}
+
+
+@pytest.mark.parametrize(("shape", "k"), [((3, 2), 3), ((3, 3), 4), ((4, 2), 5)])
+def test_connected_clusters_equal_brute_force(shape, k):
+    grids = square_grids(*shape)
+    pairs = neighbour_pairs(grids)
+    listed = connected_clusters(pairs, len(grids), k)
+    assert len(listed) == len(set(listed))  # each cluster once
+    assert set(listed) == brute_clusters(pairs, len(grids), k)
+
+
+def test_connected_clusters_limit_is_an_error():
+    pairs = neighbour_pairs(square_grids(4, 4))
+    with pytest.raises(GridkitError, match="more than 50 connected clusters"):
+        connected_clusters(pairs, 16, 4, limit=50)
+
+
+@pytest.mark.parametrize(("seed", "capacities"), [(0, [3, 2, 1]), (1, [3, 3, 1]), (2, [4, 2, 2]), (3, [3, 1, 1])])
+def test_police_clusters_equal_enumeration(seed, capacities):
+    """An officer of capacity c takes a connected cluster of at most c grids: most grids first, then least walking."""
+    rng = np.random.default_rng(seed)
+    grids = square_grids(3, 3)
+    n_police = len(capacities)
+    xy = rng.uniform([400000, 3380000], [400300, 3380300], size=(9 + n_police, 2))
+    roster = small_roster(xy, ["full_time"] * 9 + ["police"] * n_police, [1] * 9 + capacities)
+    plan, _ = quiet(assign_wardens, grids, roster, rule="1+1+2")
+    assert plan.optimal
+    g_xy = shapely.get_coordinates(grids.geometry.representative_point().to_numpy())
+    cost = np.hypot(xy[9:, None, 0] - g_xy[None, :, 0], xy[9:, None, 1] - g_xy[None, :, 1])
+    pairs = neighbour_pairs(grids)
+    groups = [(), *sorted(brute_clusters(pairs, len(grids), max(capacities)))]
+    best = (-1, 0.0)
+    for choice in itertools.product(range(len(groups)), repeat=n_police):
+        chosen = [(p, groups[k]) for p, k in enumerate(choice)]
+        if any(len(group) > capacities[p] for p, group in chosen):
+            continue
+        covered = [g for _, group in chosen for g in group]
+        if len(covered) != len(set(covered)):
+            continue
+        best = max(best, (len(covered), -sum(cost[p, g] for p, group in chosen for g in group)))
+    police = plan.links[plan.links["role"] == "police"]
+    assert len(police) == best[0]
+    assert police["distance_m"].sum() == pytest.approx(-best[1])
+    position = {g: i for i, g in enumerate(grids["grid_id"])}
+    allowed = brute_clusters(pairs, len(grids), max(capacities))
+    capacity = dict(zip(roster["warden_id"], roster["capacity"], strict=True))
+    for warden, group in police.groupby("warden_id"):
+        members = tuple(sorted(position[g] for g in group["grid_id"]))
+        assert members in allowed  # connected
+        assert len(members) <= capacity[warden]
+
+
+# ------------------------------------------------------------------------------- street km split
+def test_boundary_street_is_split_half_and_half():
+    grids = square_grids(2, 1)  # G0: x 0-100, G1: x 100-200
+    x0, y0 = 400000.0, 3380000.0
+    streets = gpd.GeoDataFrame(geometry=[
+        shapely.LineString([(x0 + 100, y0), (x0 + 100, y0 + 100)]),  # on the shared edge: 50 + 50
+        shapely.LineString([(x0 + 20, y0 + 50), (x0 + 150, y0 + 50)]),  # across: 80 in G0, 50 in G1
+        shapely.LineString([(x0, y0 + 100), (x0 + 60, y0 + 100)]),  # on the district edge: all 60 to G0
+        shapely.LineString([(x0 + 150, y0 - 50), (x0 + 150, y0 + 30)]),  # half outside: 30 to G1
+    ], crs=CRS)
+    lengths = grid_street_length(grids, streets)
+    np.testing.assert_allclose(lengths, [50 + 80 + 60, 50 + 50 + 30], atol=0.2)  # 5 cm boundary tolerance
+
+
+def test_street_km_per_warden_adds_up_to_the_district(grids, roster, sample):
+    plan, _ = quiet(assign_wardens, grids, roster, streets=sample.streets)
+    crs = local_metric_crs(grids)
+    district = shapely.buffer(shapely.union_all(grids.to_crs(crs).geometry.to_numpy()), 0.05)
+    lines = shapely.get_parts(sample.streets.to_crs(crs).geometry.to_numpy())
+    total_km = shapely.length(shapely.intersection(lines, district)).sum() / 1000
+    staff = plan.per_warden[plan.per_warden["level"] == "grid"]
+    assert staff["street_km"].sum() == pytest.approx(total_km, rel=1e-9)
+    assert plan.grids["street_m"].sum() / 1000 == pytest.approx(total_km, rel=1e-9)
+    # the old double count of boundary streets would exceed it by several km
+    naive = sum(shapely.length(shapely.intersection(p, lines)).sum() for p in grids.to_crs(crs).geometry)
+    assert naive / 1000 > total_km + 1
+
+
+# -------------------------------------------------------------------------------- community team
+def test_team_goes_to_its_community_with_the_grids_listed(grids, roster):
+    plan = quiet(assign_wardens, grids, roster, rule="1+1+2")[0]
+    team = plan.team
+    members = roster[roster["role"].isin(["part_time", "volunteer"])]
+    assert len(team) == len(members)
+    assert (team["community_id"] == team["home_community"]).all()  # same_community by default
+    grid_lists = grids.groupby("community_id")["grid_id"].agg(set)
+    assert all(set(g.split(";")) == grid_lists[c] for c, g in zip(team["community_id"], team["grids"], strict=True))
+    by_id = plan.assignment.set_index("warden_id")
+    assert (by_id.loc[team["warden_id"], "status"] == "community").all()
+    assert (by_id.loc[team["warden_id"], "team_community"].to_numpy() == team["community_id"].to_numpy()).all()
+    assert by_id.loc[team["warden_id"], "grid_id"].isna().all()  # no grid seat: links stay grid-level
+    assert not plan.links["warden_id"].isin(team["warden_id"]).any()
+    rows = plan.per_warden[plan.per_warden["level"] == "community"]
+    assert len(rows) == len(team)
+    assert rows["households"].sum() == pytest.approx(grids["households"].sum())  # the team carries the district once
+    short = plan.shortage[plan.shortage["role"].isin(["patrol", "volunteer"])]
+    assert len(short) == 2 * grids["community_id"].nunique()
+    assert (short["required"] == 1).all()
+    assert (short["assigned"] == short["available"]).all()
+    assert short["target"].groupby(short["role"]).sum().to_dict() == {
+        "patrol": (roster["role"] == "part_time").sum(), "volunteer": (roster["role"] == "volunteer").sum()}
+
+
+def two_communities(households=(300, 100)):
+    grids = square_grids(4, 1)
+    grids["community_id"] = ["A", "A", "B", "B"]
+    grids["households"] = [households[0] / 2] * 2 + [households[1] / 2] * 2
+    return grids
+
+
+def brute_team(cost, team_role, required, targets):
+    """Lexicographic enumeration: fewest missing minimums, then least deviation from the targets, then distance."""
+    n_m, n_c = cost.shape
+    best = None
+    for where in itertools.product(range(n_c), repeat=n_m):
+        if any(not np.isfinite(cost[m, c]) for m, c in enumerate(where)):
+            continue
+        short = dev = 0
+        for role in ("patrol", "volunteer"):
+            counts = np.bincount([c for m, c in enumerate(where) if team_role[m] == role], minlength=n_c)
+            short += np.maximum(required[role] - counts, 0).sum()
+            dev += np.abs(counts - targets[role]).sum()
+        key = (short, dev, sum(cost[m, c] for m, c in enumerate(where)))
+        best = key if best is None or key < best else best
+    return best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_team_balances_by_workload_when_free(seed):
+    """Free to move, the team follows workload (3:1 here); the result equals brute-force enumeration."""
+    rng = np.random.default_rng(seed)
+    grids = two_communities()
+    n_w = 4
+    roles = ["full_time"] * n_w + ["part_time"] * 4 + ["volunteer"] * 3
+    xy = rng.uniform([400000, 3380000], [400400, 3380100], size=(len(roles), 2))
+    xy[:n_w, 0] = 400050 + 100 * np.arange(n_w)
+    xy[n_w:, 0] = rng.uniform(400200, 400400, len(roles) - n_w)  # the whole team lives in B
+    roster = small_roster(xy, roles, [1] * len(roles))
+    roster["community_id"] = np.where(xy[:, 0] < 400200, "A", "B")
+    pinned, _ = quiet(assign_wardens, grids, roster, rule="1+1+2")
+    assert (pinned.team["community_id"] == "B").all()
+    short = pinned.shortage.set_index(["community_id", "role"])
+    assert short.loc[("A", "patrol"), "shortage"] == 1  # nobody in A: reported
+    assert short.loc[("A", "volunteer"), "shortage"] == 1
+    free, _ = quiet(assign_wardens, grids, roster, rule="1+1+2", team_same_community=False)
+    assert free.optimal
+    counts = free.team.groupby(["team_role", "community_id"]).size()
+    assert counts.to_dict() == {("patrol", "A"): 3, ("patrol", "B"): 1,  # 4 × 3/4, 4 × 1/4
+                                ("volunteer", "A"): 2, ("volunteer", "B"): 1}  # 2.25 → 2, 0.75 → 1
+    team_xy = xy[n_w:]
+    centres = np.array([[400100.0, 3380050.0], [400300.0, 3380050.0]])
+    cost = np.hypot(team_xy[:, None, 0] - centres[None, :, 0], team_xy[:, None, 1] - centres[None, :, 1])
+    team_role = ["patrol"] * 4 + ["volunteer"] * 3
+    targets = {"patrol": np.array([3, 1]), "volunteer": np.array([2, 1])}
+    best = brute_team(cost, team_role, {"patrol": 1, "volunteer": 1}, targets)
+    assert best[:2] == (0, 0)
+    assert free.team["distance_m"].sum() == pytest.approx(best[2])
+    assert free.summary["team_distance_m"] == pytest.approx(best[2])
+
+
+def test_team_minimum_comes_before_balance():
+    """Three volunteers, all living in the heavy community A (targets 2, 1, 1): balance and distance alone
+    would keep two in A and leave C without one; the minimum of one per community comes first."""
+    grids = square_grids(3, 1)
+    grids["community_id"] = ["A", "B", "C"]
+    grids["households"] = [1000, 10, 10]
+    roster = small_roster([(400050, 3380050), (400150, 3380050), (400250, 3380050), (400040, 3380050),
+                           (400050, 3380060), (400060, 3380050)], ["full_time"] * 3 + ["volunteer"] * 3, [1] * 6)
+    plan, caught = quiet(assign_wardens, grids, roster, rule="1+1+2", same_community=False)
+    assert plan.optimal
+    rows = plan.shortage[plan.shortage["role"] == "volunteer"].set_index("community_id")
+    assert rows["target"].to_dict() == {"A": 2, "B": 1, "C": 1}
+    assert rows["assigned"].to_dict() == {"A": 1, "B": 1, "C": 1}
+    assert rows["shortage"].sum() == 0
+    patrol = plan.shortage[plan.shortage["role"] == "patrol"]
+    assert (patrol["shortage"] == 1).all()  # no part-time staff at all: every community is one short
+    assert any("A patrol: 1 short (0 available for 1 required)" in str(w.message) for w in caught)
+
+
+def test_team_without_communities_forms_one_district_team():
+    grids = square_grids(2, 2)
+    roster = small_roster([(400050, 3380050), (400150, 3380050), (400050, 3380150), (400150, 3380150),
+                           (400100, 3380100), (400120, 3380100)], ["full_time"] * 4 + ["part_time", "volunteer"],
+                          [1] * 6)
+    roster["community_id"] = "C9"  # the roster names a community, the grids none: nobody is left out
+    plan, _ = quiet(assign_wardens, grids, roster, rule="1+1+2")
+    assert plan.team["grids"].notna().all()
+    assert set(plan.team["grids"].iloc[0].split(";")) == set(grids["grid_id"])
+    assert (plan.shortage.loc[plan.shortage["role"].isin(["patrol", "volunteer"]), "shortage"] == 0).all()
+
+
+def test_police_clusters_cut_short_are_not_called_optimal(monkeypatch):
+    """When the clusters up to an officer's capacity are too many to list, triples are used and optimal is False."""
+    monkeypatch.setattr("gridkit.wardens._CLUSTER_LIMIT", 40)
+    grids = square_grids(3, 3)
+    xy = [(400050 + 100 * (k % 3), 3380050 + 100 * (k // 3)) for k in range(9)] + [(400150, 3380150)]
+    roster = small_roster(xy, ["full_time"] * 9 + ["police"], [1] * 9 + [5])
+    plan, caught = quiet(assign_wardens, grids, roster, rule="1+1+2")
+    assert any("too many connected clusters" in str(w.message) for w in caught)
+    assert not plan.optimal
+    assert (plan.links["role"] == "police").sum() == 3

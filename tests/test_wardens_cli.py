@@ -134,3 +134,18 @@ def test_stations_and_coverage_read_osm(tmp_path):
                    "--metres", 800, "--out", tmp_path / "cov.csv", "--lang", "en")
     assert reach.exit_code == 0, reach.output
     assert len(pd.read_csv(tmp_path / "cov.csv")) == 200
+
+
+def test_team_rule_places_the_community_team(files, tmp_path):
+    out, per = tmp_path / "team.csv", tmp_path / "per.csv"
+    result = invoke("wardens", "--grids", files["grids"], "--roster", files["wardens"], "--rule", "1+1+2",
+                    "--out", out, "--per-warden", per, "--team-free", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype=str)
+    team = table[table["role"].isin(["part_time", "volunteer"])]
+    assert (team["status"] == "community").all()
+    assert team["team_community"].notna().all()
+    assert team["team_grids"].str.contains(";").all()
+    report = pd.read_csv(per, dtype={"community_id": str})
+    assert set(report["level"]) == {"grid", "police", "community"}
+    assert "communitypatrolteamandvolunteers:66/66→5communities" in squash(result.output)

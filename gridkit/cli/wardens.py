@@ -25,14 +25,15 @@ MESSAGES = {
            "not_optimal": "未证明最优", "covered": "覆盖", "households": "户", "buildings": "栋建筑",
            "uncovered": "未覆盖建筑", "no_cover": "无法全覆盖", "stations": "站点", "bound": "界",
            "no_graph": "未给出街巷, 按直线距离计算", "any": "任一站点", "objective_value": "目标值",
-           "per_warden": "每名网格员户数"},
+           "per_warden": "每名网格员户数", "team": "社区巡防队与志愿者", "communities": "个社区"},
     "en": {"error": "input error", "warn": "note", "wrote": "wrote", "short": "shortage",
            "unstaffed": "grids not fully staffed", "objective": "total walking distance", "optimal": "proven optimal",
            "not_optimal": "optimality not proven", "covered": "covered", "households": "households",
            "buildings": "buildings", "uncovered": "uncovered buildings", "no_cover": "no full cover",
            "stations": "stations", "bound": "bound", "no_graph": "no streets given: straight-line distances",
            "any": "any station",
-           "objective_value": "objective", "per_warden": "households per warden"},
+           "objective_value": "objective", "per_warden": "households per warden",
+           "team": "community patrol team and volunteers", "communities": "communities"},
 }
 
 Streets = Annotated[Path | None, typer.Option(help="Street centrelines (GeoJSON, GPKG, SHP) / 街巷中心线")]
@@ -86,7 +87,10 @@ def wardens_command(
     per_warden: Annotated[Path | None, typer.Option(help="Per-person workload CSV / 人员工作量")] = None,
     incidents: Annotated[Path | None, typer.Option(help="Incidents CSV (lon/lat) for the workload / 事件")] = None,
     part_time_fte: Annotated[float, typer.Option(help="Seat share of a part-time warden / 兼职折算")] = 0.5,
-    strict: Annotated[bool, typer.Option(help="Exit 1 when a grid stays unstaffed / 人员不足时返回 1")] = False,
+    team_free: Annotated[bool, typer.Option(help="1+1+2: place the community team (patrol, volunteers) by "
+                                             "workload across communities / 社区力量按工作量跨社区调配")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when a grid or community stays short / 人员不足时返回 1")] \
+        = False,
     lang: Lang = "zh",
 ) -> None:
     """Staff grids and assign the roster, minimising walking distance (exact) / 网格员配置与分配.
@@ -103,7 +107,7 @@ def wardens_command(
             warnings.simplefilter("always", GridkitWarning)
             plan = assign_wardens(grid_layer, read_roster(roster, district=grid_layer), rule=rule, graph=graph,
                                   incidents=events, streets=street_layer if street_layer is not None else graph,
-                                  part_time_fte=part_time_fte)
+                                  part_time_fte=part_time_fte, team_same_community=False if team_free else None)
         io.write_csv(plan.assignment, out)
         if per_warden is not None:
             io.write_csv(plan.per_warden, per_warden)
@@ -120,8 +124,12 @@ def wardens_command(
                   f"({_m(lang, 'optimal') if plan.optimal else _m(lang, 'not_optimal')}, {plan.method}); "
                   f"{_m(lang, 'per_warden')} {s['households_min']:.0f}–{s['households_max']:.0f}, "
                   f"Gini {s['households_gini']:.3f}")
+    if len(plan.team):
+        placed = plan.team[plan.team["community_id"].notna()]
+        console.print(f"{_m(lang, 'team')}: {len(placed)}/{len(plan.team)} → {placed['community_id'].nunique()} "
+                      f"{_m(lang, 'communities')}")
     _print_shortage(plan, lang)
-    if strict and len(plan.unstaffed):
+    if strict and (len(plan.unstaffed) or (plan.shortage["shortage"] > 0).any()):
         raise typer.Exit(EXIT_INVARIANT)
 
 
