@@ -28,14 +28,15 @@ class Context:
     prev_crs: object
     lines: np.ndarray
     unit: np.ndarray
-    targets: np.ndarray
+    targets: list[dict[str, float]]
+    area_weight: np.ndarray
     building_community: np.ndarray
     holder: np.ndarray
     listed: np.ndarray
     listed_rows: np.ndarray
     links_all: pd.DataFrame
     grid_community: np.ndarray
-    by: str
+    measure: object
     tolerance: float
     seed: int
     book: CodeBook
@@ -66,7 +67,8 @@ def grids_frame(ctx: Context) -> gpd.GeoDataFrame:
         frame[col] = sums[col].to_numpy().astype(np.int64)
     frame["area_m2"] = shapely.area(metric)
     frame["oversize"] = [r["oversize"] for r in rows]
-    frame["weight"] = sums["weight"].to_numpy(float)
+    frame["weight"] = sums["weight"].to_numpy(float) + ctx.area_weight[[r["community_row"] for r in rows]] * \
+        frame["area_m2"].to_numpy(float)
     frame["deviation"] = 0.0
     for c in np.unique([r["community_row"] for r in rows]):
         mask = (frame["community_id"] == ctx.comm["community_id"].iloc[c]).to_numpy()
@@ -121,11 +123,14 @@ def assignment_table(ctx: Context) -> pd.DataFrame:
     rows = ctx.listed_rows
     before = np.where(rows >= 0, ctx.prev["grid_id"].to_numpy()[np.maximum(rows, 0)], None)
     after = ctx.building_code
-    community = ctx.comm["community_id"].to_numpy()[ctx.building_community]
+    inside = ctx.building_community >= 0
+    community = np.where(inside, ctx.comm["community_id"].to_numpy(dtype=object)[np.maximum(ctx.building_community, 0)],
+                         None)
     moved = (rows >= 0) & (before != after)
     return pd.DataFrame({"building_id": ctx.bld["building_id"].to_numpy(), "grid_id": after,
                          "community_id": community, "estimated": ctx.bld["estimated"].to_numpy(bool),
-                         "status": "assigned", "previous_grid_id": before, "moved": moved})
+                         "status": np.where(inside, "assigned", "outside_communities"), "previous_grid_id": before,
+                         "moved": moved})
 
 
 def change_report(ctx: Context, grids: gpd.GeoDataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
@@ -178,6 +183,7 @@ def summarise(ctx: Context, grids: gpd.GeoDataFrame, report: pd.DataFrame, assig
         "households_in_new_buildings": int(hh[~listed].sum()),
         "buildings_new": int((~listed).sum()),
         "buildings_removed": int((~links["building_id"].isin(set(ctx.bld["building_id"].astype(str)))).sum()),
+        "buildings_outside": int((ctx.building_community < 0).sum()),
         "grids_before": len(ctx.prev),
         "grids_after": len(grids),
         "regions_redrawn": ctx.regions,

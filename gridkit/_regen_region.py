@@ -27,10 +27,9 @@ from scipy.sparse import csgraph
 from gridkit._bisect import EdgeList
 from gridkit._refine import Plan
 from gridkit.atom_partition import cut_cost, partition_atom_graph, street_edges_from_blocks
-from gridkit.blocks import Atoms, atom_adjacency, build_atoms, representative_points
+from gridkit.blocks import Atoms, build_atoms, representative_points
 
 SPLIT_SHARE = 0.25  # blocks heavier than a quarter of the target are split, as in gridkit.partition
-COVERAGE_SLACK = 1e-9  # relative area by which the atoms may miss their region (rounding)
 INTERIOR_PENALTY = 3.0
 
 
@@ -161,11 +160,22 @@ class RegionPlan:
     building_atom: np.ndarray
     warm: bool
     outside: int = 0
+    weights: np.ndarray | None = None
+
+    def off_ground(self, tolerance: float) -> shapely.Geometry:
+        """The ground of the grids outside the tolerance (or not connected), as one geometry (metric CRS)."""
+        if self.weights is None:
+            return shapely.Polygon()
+        k = int(self.labels.max()) + 1
+        grid_weight = np.bincount(self.labels, weights=self.weights, minlength=k)
+        size = np.bincount(self.labels, minlength=k)
+        off = (np.abs(grid_weight - 1) > tolerance + 1e-12) & ~((size == 1) & (grid_weight > 1 + tolerance))
+        return shapely.union_all(self.atoms.geometry.to_numpy()[off[self.labels]])
 
 
 def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
                   old_geoms: np.ndarray, lines: np.ndarray, *, count: int, mean: float, tolerance: float,
-                  seed: int) -> RegionPlan:
+                  seed: int, area_weight: float = 0.0) -> RegionPlan:
     """Partition ``polygon`` (metric CRS) into ``count`` grids of about ``mean`` weight each.
 
     Parameters
@@ -186,10 +196,13 @@ def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: 
         Grids wanted, the community's mean grid weight, the relative tolerance.
     seed
         Seed for the local search.
+    area_weight
+        Weight per m² of ground (one target = 1), for balancing by area.
     """
-    made = _atoms(polygon, buildings, unit, lines)
+    made = _atoms(polygon, buildings, unit, lines, area_weight)
     atoms, shared = made.atoms, made.shared
-    weights = np.bincount(made.building_atom, weights=unit, minlength=len(atoms)) / mean
+    weights = (np.bincount(made.building_atom, weights=unit, minlength=len(atoms))
+               + area_weight * atoms["area_m2"].to_numpy(float)) / mean
     street = street_edges_from_blocks(shared, atoms["block_id"].to_numpy())
     cost = cut_cost(shared, street, interior_penalty=INTERIOR_PENALTY)
     graph = EdgeList.from_matrix(cost)
@@ -201,46 +214,23 @@ def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: 
     if start is not None and int(start.max()) + 1 == count == len(old_geoms):
         warm = _polish(graph, weights, start, xy, interior, tolerance, rng)
         if _key(warm, weights, shared, tolerance)[0] == 0:
-            return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=0)
+            return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=0, weights=weights)
     fresh = partition_atom_graph(atoms, shared, weights, count, tolerance=tolerance, seed=seed,
                                  interior_penalty=INTERIOR_PENALTY).labels
     fresh = _polish(graph, weights, fresh, xy, interior, tolerance, rng)
     fresh_key = _key(fresh, weights, shared, tolerance)
     if warm is not None and (warm_key := _key(warm, weights, shared, tolerance)) <= fresh_key:
-        return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=warm_key[0])
-    return RegionPlan(atoms, fresh, made.building_atom, warm=False, outside=fresh_key[0])
+        return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=warm_key[0], weights=weights)
+    return RegionPlan(atoms, fresh, made.building_atom, warm=False, outside=fresh_key[0], weights=weights)
 
 
-def _atoms(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, lines: np.ndarray) -> Atoms:
-    """Street blocks and building cells of ``polygon`` that tile it exactly.
-
-    If the atoms come back short of the region (a rounding case where rebuilding the building
-    cells from their common line work loses a cell's area), each missing piece goes back to the
-    atom of the buildings standing in it, else to the atom it shares most boundary with, and the
-    adjacency is measured again.
-    """
+def _atoms(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, lines: np.ndarray,
+           area_weight: float = 0.0) -> Atoms:
+    """Street blocks and building cells of ``polygon`` that tile it exactly (the region as one community)."""
     comm = gpd.GeoDataFrame({"community_id": ["region"]}, geometry=[polygon], crs=buildings.crs)
-    made = build_atoms(comm, buildings.reset_index(drop=True), lines, split_weight=unit,
-                       split_above=np.array([SPLIT_SHARE]), building_community=np.zeros(len(buildings), dtype=np.int64))
-    if abs(float(made.atoms.area.sum()) - polygon.area) <= COVERAGE_SLACK * polygon.area:
-        return made
-    geoms = made.atoms.geometry.to_numpy().copy()
-    missing = shapely.get_parts(shapely.difference(polygon, shapely.union_all(geoms)))
-    missing = missing[shapely.area(missing) > COVERAGE_SLACK * polygon.area]
-    points = representative_points(buildings.geometry.to_numpy())
-    for piece in missing:
-        inside = np.flatnonzero(shapely.contains(piece, points))
-        if len(inside):
-            owner = int(np.bincount(made.building_atom[inside]).argmax())
-        else:
-            near = shapely.STRtree(geoms).query(piece, predicate="intersects")
-            shared = shapely.length(shapely.intersection(shapely.boundary(geoms[near]), shapely.boundary(piece)))
-            owner = int(near[np.argmax(shared)]) if len(near) else 0
-        geoms[owner] = shapely.union(geoms[owner], piece)
-    atoms = made.atoms.set_geometry(geoms, crs=made.atoms.crs)
-    atoms["area_m2"] = atoms.geometry.area
-    return Atoms(atoms=atoms, building_atom=made.building_atom, building_community=made.building_community,
-                 shared=atom_adjacency(atoms))
+    return build_atoms(comm, buildings.reset_index(drop=True), lines, split_weight=unit,
+                       split_above=np.array([SPLIT_SHARE]), area_weight=np.array([area_weight]),
+                       building_community=np.zeros(len(buildings), dtype=np.int64))
 
 
 def _starting_labels(atoms: gpd.GeoDataFrame, building_atom: np.ndarray, previous: np.ndarray, unit: np.ndarray,

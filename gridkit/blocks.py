@@ -29,6 +29,7 @@ __all__ = [
     "build_atoms",
     "building_cells",
     "community_of_buildings",
+    "face_owners",
     "representative_points",
     "street_blocks",
 ]
@@ -302,9 +303,13 @@ def consistent_coverage(
     Cells clipped from different blocks meet along a street with vertices that differ by rounding
     errors; unions of such polygons can keep sliver gaps of 1e-11 m and split a grid in two. Noding
     all outlines together and polygonizing gives faces with exactly shared edges; each face goes
-    back to the polygon holding its interior point; a polygon whose faces meet only at a point keeps
-    its largest piece where the others are slivers under ``sliver_m2``.
-    Each noded edge separates at most two faces, which gives the adjacency without any overlay.
+    back to the polygon it lies in: the one holding its interior point where exactly one polygon holds
+    it clear of every boundary, else the polygon it overlaps most (a point can fall in a hairline
+    overlap of two neighbours, or on a boundary within rounding). A polygon whose faces meet only at
+    a point keeps its largest piece where the others are slivers under ``sliver_m2``. No area is
+    lost: a piece of a polygon that no face brought back (polygonize drops a ring it cannot close) is
+    given back to it. Each noded edge separates at most two faces, which gives the adjacency without
+    any overlay.
 
     Returns
     -------
@@ -318,19 +323,101 @@ def consistent_coverage(
     # line per edge between junctions, fewer and faster to polygonize and to pair
     edges = shapely.get_parts(shapely.line_merge(shapely.union_all(shapely.boundary(polygons))))
     faces = shapely.get_parts(shapely.polygonize(edges))
-    tree = shapely.STRtree(polygons)
-    face_idx, poly_idx = tree.query(shapely.point_on_surface(faces), predicate="within")
-    owner = np.full(len(faces), -1, dtype=np.int64)
-    owner[face_idx[::-1]] = poly_idx[::-1]
+    owner = face_owners(polygons, faces)
     face_of_edge, edge_of_face = _incidence(edges, faces)
     _adopt_slivers(faces, owner, edges, face_of_edge, edge_of_face)
     keep = owner >= 0  # what is left in no polygon is a hole of the input (a courtyard outside it)
     out = _group_faces(polygons, faces[keep], owner[keep], sliver_m2=sliver_m2)
     left, right, length = _edge_pairs(edges, owner, face_of_edge, edge_of_face)
     faceless = np.setdiff1d(np.arange(len(polygons)), owner[keep])
-    if len(faceless):  # polygonize drops an invalid ring (rare): measure those polygons by overlay
-        left, right, length = _add_overlay_pairs(out, faceless, left, right, length)
+    short = _give_back(polygons, out, np.isin(np.arange(len(polygons)), owner[keep]), sliver_m2=sliver_m2)
+    remeasure = np.union1d(faceless, short)
+    if len(remeasure):  # polygonize dropped a ring (rare): measure those polygons by overlay
+        drop = np.isin(left, short) | np.isin(right, short)
+        left, right, length = _add_overlay_pairs(out, remeasure, left[~drop], right[~drop], length[~drop])
     return out, left, right, length
+
+
+#: A face's interior point closer than this (m) to the boundary of the polygon holding it is not
+#: trusted: the face is given to the polygon it overlaps most.
+_POINT_CLEARANCE_M = 1e-6
+
+
+def face_owners(polygons: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Index of the polygon each face lies in (-1 for none), robust to hairline overlaps.
+
+    A face of the noded arrangement lies inside or outside each polygon as a whole, so its interior
+    point decides, where exactly one polygon holds that point at least :data:`_POINT_CLEARANCE_M`
+    from its boundary. Every other face (the point in two polygons, in none, or on a boundary within
+    rounding) goes to the polygon covering most of its area, or to none if no polygon covers half of
+    it. Where two polygons cover a face alike (a genuine overlap: a building cell that claimed its
+    footprint across a street reaches into the next block) the smaller polygon takes it, then the
+    lower index.
+    """
+    owner = np.full(len(faces), -1, dtype=np.int64)
+    if len(faces) == 0:
+        return owner
+    tree = shapely.STRtree(polygons)
+    points = shapely.point_on_surface(faces)
+    face_idx, poly_idx = tree.query(points, predicate="within")
+    hits = np.bincount(face_idx, minlength=len(faces))
+    single = hits[face_idx] == 1
+    owner[face_idx[single]] = poly_idx[single]
+    sure = np.zeros(len(faces), dtype=bool)
+    one = np.flatnonzero(owner >= 0)
+    sure[one] = shapely.distance(points[one], shapely.boundary(polygons[owner[one]])) >= _POINT_CLEARANCE_M
+    doubt = np.flatnonzero(~sure)
+    if len(doubt) == 0:
+        return owner
+    owner[doubt] = -1
+    f, p = tree.query(faces[doubt], predicate="intersects")
+    if len(f) == 0:
+        return owner
+    share = _overlap_area(faces[doubt][f], polygons[p]) / np.maximum(shapely.area(faces[doubt][f]), 1e-300)
+    # per face: largest share first (to a part in a million), then the smaller polygon, then the lower index
+    order = np.lexsort((p, shapely.area(polygons[p]), -np.round(share, 6), f))
+    f, p, share = f[order], p[order], share[order]
+    first = np.r_[True, f[1:] != f[:-1]]
+    best = first & (share >= 0.5)
+    owner[doubt[f[best]]] = p[best]
+    return owner
+
+
+def _overlap_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Area of ``a & b`` pairwise; snap-rounded on the millimetre grid where GEOS cannot node exactly."""
+    try:
+        return shapely.area(shapely.intersection(a, b))
+    except shapely.errors.GEOSException:
+        return np.array([shapely.area(shapely.intersection(x, y, grid_size=_GRID_M))
+                         for x, y in zip(a, b, strict=True)])
+
+
+def _give_back(polygons: np.ndarray, out: np.ndarray, has_faces: np.ndarray, *, sliver_m2: float) -> np.ndarray:
+    """Give each rebuilt polygon back the pieces of its input that no rebuilt polygon covers.
+
+    Returns the indices of the polygons changed (their shared edges must be measured again).
+    """
+    lost = shapely.area(polygons) - shapely.area(out)
+    suspect = np.flatnonzero(has_faces & (lost > sliver_m2))
+    changed = []
+    if len(suspect) == 0:
+        return np.empty(0, dtype=np.int64)
+    tree = shapely.STRtree(out)
+    for i in suspect:
+        near = tree.query(polygons[i], predicate="intersects")
+        try:
+            missing = shapely.difference(polygons[i], shapely.union_all(out[near]))
+        except shapely.errors.GEOSException:
+            missing = shapely.difference(polygons[i], shapely.union_all(out[near], grid_size=_GRID_M),
+                                         grid_size=_GRID_M)
+        parts = shapely.get_parts(missing)
+        parts = parts[shapely.area(parts) > sliver_m2] if len(parts) else parts
+        if len(parts) == 0:
+            continue
+        merged = shapely.union_all(np.r_[np.array([out[i]], dtype=object), parts])
+        out[i] = merged
+        changed.append(int(i))
+    return np.asarray(changed, dtype=np.int64)
 
 
 def _add_overlay_pairs(polygons: np.ndarray, subset: np.ndarray, left: np.ndarray, right: np.ndarray,

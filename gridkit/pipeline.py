@@ -149,12 +149,9 @@ def _regenerate(run: _Run, communities: gpd.GeoDataFrame, streets: Any) -> Any:
     register = cfg.input_path("register")
     if register is None and previous.with_name(f"{previous.stem}.register.csv").exists():
         register = previous.with_name(f"{previous.stem}.register.csv")
-    if cfg.columns:
-        raise InputDataError("[columns] mappings are not yet supported together with a previous plan; rename "
-                             "the columns in the files", source=str(cfg.path))
     result = regenerate(previous, cfg.input_path("previous_assignment"), communities, cfg.input_path("buildings"),
                         streets, target=part["target"], tolerance=part["tolerance"], by=part["by"],
-                        seed=part["seed"], register=register)
+                        seed=part["seed"], register=register, columns=cfg.columns, outside=part["outside"])
     run.results["changes"] = result
     io.write_csv(result.report, run.out("changes.csv"))
     io.write_csv(result.register, run.out("grids.register.csv"))

@@ -10,7 +10,9 @@ inside the rules:
    their geometry and code; the others, with as few neighbours as make a whole number of grids,
    are redrawn (:mod:`gridkit._regen_region`): first by moving boundary atoms from the previous
    labelling, else by partitioning the region afresh; a region that still misses the tolerance is
-   widened by a ring of neighbours (twice at most). The number of grids of a community stays unless
+   widened (twice at most) by the previous grids touching its grids still outside, else by its ring
+   of neighbours, taking in any other region they belong to, and the wider plan is kept only if it
+   leaves no more grids outside than the regions apart. The number of grids of a community stays unless
    the target's number redraws less (or the mean drifted more than :data:`RECOUNT_BAND` tolerances
    from the target). A community whose boundary changed (or whose previous grids do not tile it) is
    redrawn whole, a new community is partitioned, the grids of a community that is gone are retired;
@@ -26,7 +28,8 @@ changed (GUIDE §4); new and demolished buildings are counted apart.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -41,14 +44,14 @@ from gridkit import _regen_inputs, _validate
 from gridkit._regen_codes import CodeBook, read_register
 from gridkit._regen_output import CHANGES, Context, assignment_table, change_report, grids_frame, summarise
 from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adjacency, redraw_region
-from gridkit.atom_partition import DEFAULT_TARGETS, dissolve_grids
+from gridkit.atom_partition import dissolve_grids
 from gridkit.blocks import community_of_buildings
 from gridkit.crs import local_metric_crs
-from gridkit.errors import GridkitError
+from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer
 from gridkit.metrics import deviations
 from gridkit.network import street_lines
-from gridkit.partition import Source
+from gridkit.partition import Source, _building_weight, _Measure, _measure
 
 __all__ = ["CHANGES", "RegenerateResult", "regenerate"]
 
@@ -102,11 +105,13 @@ def regenerate(
     buildings: Source,
     streets: Source | None = None,
     *,
-    target: float | None = None,
+    target: float | Mapping[str, float] | None = None,
     tolerance: float = 0.1,
-    by: str = "households",
+    by: str | Mapping[str, float] = "households",
     seed: int = 0,
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
+    columns: Mapping[str, str] | None = None,
+    outside: str = "error",
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -120,16 +125,28 @@ def regenerate(
     communities, buildings, streets
         The current inputs, as for :func:`gridkit.partition.partition`.
     target
-        Target per grid (households or persons); default the communities' ``target`` column, else
-        300 households / 1,000 persons.
+        Target per grid in the measure's unit (households, persons or m²); default the communities'
+        ``target`` column, else 300 households / 1,000 persons / 10,000 m². For a mix, a mapping per
+        measure, as in :func:`gridkit.partition.partition`.
     tolerance
         Two-sided relative tolerance around each community's mean grid (0.1 = ±10 %).
     by
-        ``"households"`` or ``"population"``.
+        ``"households"``, ``"population"``, ``"area"`` (m²) or a mapping of them to shares, as in
+        :func:`gridkit.partition.partition`. Use the measure the previous plan was balanced by.
+        By area alone a change of buildings changes no grid's weight: the plan is kept except where a
+        community's boundary changed.
     seed
         Seed of the local search; the result is deterministic for a seed.
     register
         The code register of earlier runs (CSV path or table); default: the previous grids' codes.
+    columns
+        Input column names of the communities and buildings where they differ from the standard
+        ones, as in :func:`gridkit.partition.partition`, e.g. ``{"households": "hh"}``. The previous
+        grids and assignment are gridkit's own outputs and keep the standard names.
+    outside
+        ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave them
+        out of the grids and list them in the assignment with an empty ``grid_id`` and status
+        ``outside_communities`` (with a warning and ``buildings_outside`` in the summary).
 
     Returns
     -------
@@ -139,12 +156,11 @@ def regenerate(
     """
     if not 0 < tolerance < 1:
         raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
-    if by not in ("households", "population"):
-        raise GridkitError(f"regenerate balances 'households' or 'population'; got by={by!r}")
-    if target is not None and target <= 0:
-        raise GridkitError(f"target must be positive; got {target}")
-    ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, by=by, target=target,
-                   tolerance=tolerance, seed=seed, register=register)
+    if outside not in ("error", "report"):
+        raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
+    measure = _measure(by, target)
+    ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
+                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside)
     for c in range(len(ctx.comm)):
         _community(ctx, c)
     for g in np.flatnonzero(ctx.grid_community < 0):
@@ -155,6 +171,10 @@ def regenerate(
                            "communities any more; code retired")
     grids = grids_frame(ctx)
     assignment = assignment_table(ctx)
+    n_outside = int((ctx.building_community < 0).sum())
+    if n_outside:
+        warnings.warn(f"{n_outside} buildings lie outside every community and were left out of the grids; they are "
+                      "listed in the assignment with status 'outside_communities'", GridkitWarning, stacklevel=2)
     report = change_report(ctx, grids, assignment)
     summary = summarise(ctx, grids, report, assignment)
     return RegenerateResult(grids=grids, assignment=assignment, report=report, summary=summary,
@@ -162,10 +182,15 @@ def regenerate(
 
 
 def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str] | pd.DataFrame,
-             communities: Source, buildings: Source, streets: Source | None, *, by: str, target: float | None,
-             tolerance: float, seed: int, register: str | os.PathLike[str] | pd.DataFrame | None) -> Context:
-    comm = _validate.communities(read_layer(communities, label="communities"))
-    bld = _validate.buildings(read_layer(buildings, label="buildings"))
+             communities: Source, buildings: Source, streets: Source | None, *, measure: _Measure, tolerance: float,
+             seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
+             outside: str) -> Context:
+    comm = _validate.communities(read_layer(communities, label="communities"),
+                                 **{f"{k}_col": columns.get(k, k) for k in ("name", "code", "target")},
+                                 id_col=columns.get("community_id", "community_id"))
+    bld = _validate.buildings(read_layer(buildings, label="buildings"),
+                              **{f"{k}_col": columns.get(k, k) for k in ("households", "population", "levels", "use")},
+                              id_col=columns.get("building_id", "building_id"))
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))
     links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
@@ -176,21 +201,21 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
     if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
         prev = prev.set_crs(comm.crs)
     prev_m = prev.to_crs(metric).geometry.to_numpy()
-    building_community = community_of_buildings(comm_m, bld_m)
+    building_community = community_of_buildings(comm_m, bld_m, outside=outside)
     lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
     grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
-    targets = comm_m["target"].to_numpy(float)
-    targets = np.where(np.isnan(targets), target if target is not None else DEFAULT_TARGETS[by], targets)
-    unit = bld_m[by].to_numpy(float) / targets[building_community]
+    targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]
+    unit = _building_weight(bld_m, building_community, measure, targets)
+    area_weight = np.array([measure.shares.get("area", 0.0) / t.get("area", 1.0) for t in targets])
     holder, listed = _regen_inputs.holders(bld_m, building_community, prev.set_geometry(prev_m, crs=metric),
                                            grid_community, links)
     codes = dict(zip(comm["community_id"], comm["code"], strict=True))
     book = CodeBook(read_register(register), prev, codes)
     return Context(comm=comm_m, bld=bld_m, prev=prev, prev_m=prev_m, prev_crs=prev.crs,
-                    lines=street_lines(street_layer, metric), unit=unit, targets=targets,
+                    lines=street_lines(street_layer, metric), unit=unit, targets=targets, area_weight=area_weight,
                     building_community=building_community, holder=holder, listed=listed,
                     listed_rows=_listed_grid_rows(prev, links, bld_m), links_all=links_all,
-                    grid_community=grid_community, by=by, tolerance=tolerance, seed=seed, book=book,
+                    grid_community=grid_community, measure=measure, tolerance=tolerance, seed=seed, book=book,
                     building_code=np.full(len(bld_m), None, dtype=object))
 
 
@@ -200,8 +225,9 @@ def _community(ctx: Context, c: int) -> None:
     polygon = ctx.comm.geometry.iloc[c]
     old = np.flatnonzero(ctx.grid_community == c)
     members = np.flatnonzero(ctx.building_community == c)
+    whole = float(ctx.unit[members].sum()) + ctx.area_weight[c] * polygon.area  # the community in targets
     if len(old) == 0:
-        total = float(ctx.unit[members].sum())
+        total = whole
         _redraw(ctx, c, polygon, members, old, count=max(1, round(total)), mean=total / max(1, round(total)))
         return
     union = shapely.union_all(ctx.prev_m[old])
@@ -210,6 +236,7 @@ def _community(ctx: Context, c: int) -> None:
     local[old] = np.arange(len(old))
     weight = np.bincount(local[ctx.holder[members]], weights=ctx.unit[members], minlength=len(old)) \
         if len(members) else np.zeros(len(old))
+    weight = weight + ctx.area_weight[c] * shapely.area(ctx.prev_m[old])
     normal, old_dev = _previous_balance(ctx, old, weight)
     mean = float(weight[normal].sum()) / max(1, int(normal.sum()))
     rebuild = bool(mismatch > BOUNDARY_TOLERANCE)
@@ -219,8 +246,8 @@ def _community(ctx: Context, c: int) -> None:
     old_mean = _old_mean(ctx, c, old, normal)
     recount = bool(abs(mean - 1) > RECOUNT_BAND * ctx.tolerance and abs(mean - 1) > abs(old_mean - 1) + 1e-9)
     if rebuild:
-        count = max(1, round(float(ctx.unit[members].sum())))
-        _redraw(ctx, c, polygon, members, old, count=count, mean=float(ctx.unit[members].sum()) / count)
+        count = max(1, round(whole))
+        _redraw(ctx, c, polygon, members, old, count=count, mean=whole / count)
         return
     adjacency = grid_adjacency(ctx.prev_m[old])
     regions = _least_change(weight, old_dev, normal, adjacency, tolerance=ctx.tolerance, mean=mean,
@@ -229,26 +256,74 @@ def _community(ctx: Context, c: int) -> None:
     if recount and after != int(normal.sum()):
         ctx.repairs.append(f"community {cid!r}: its mean grid drifted more than {RECOUNT_BAND:g} × tolerance from "
                            f"the target; the number of grids was redone ({int(normal.sum())} → {after})")
-    taken = {int(g) for r in regions.members for g in r}
-    done = []
-    for grids_in, count in zip(regions.members, regions.counts, strict=True):
-        current, n = list(grids_in), count
-        for attempt in range(MAX_WIDEN + 1):
-            region_old = old[np.array(current, dtype=np.int64)]
-            region_members = members[np.isin(ctx.holder[members], region_old)]
-            plan = _plan(ctx, shapely.union_all(ctx.prev_m[region_old]), region_members, region_old, count=n,
-                         mean=regions.mean)
-            touching = np.flatnonzero(np.asarray(adjacency[current].sum(axis=0)).ravel() > 0)
-            ring = [int(g) for g in touching if normal[g] and int(g) not in taken]
-            if plan.outside == 0 or not ring or attempt == MAX_WIDEN:
-                break
-            taken.update(ring)
-            current = sorted(set(current) | set(ring))
-            n = max(1, round(float(weight[current].sum()) / regions.mean))
-        done.append((current, plan, region_members, region_old))
+    done = _redraw_regions(ctx, c, regions, weight, normal, adjacency, old, members)
     _keep(ctx, old, [g for r in done for g in r[0]])
     for _, plan, region_members, region_old in done:
         _commit(ctx, c, plan, region_members, region_old, mean=regions.mean)
+
+
+def _redraw_regions(ctx: Context, c: int, regions: Regions, weight: np.ndarray, normal: np.ndarray,
+                    adjacency: sp.csr_matrix, old: np.ndarray, members: np.ndarray) -> list[tuple]:
+    """Plan every region; one that cannot be balanced is widened (escalated), :data:`MAX_WIDEN` times at most.
+
+    A region is widened first by the previous grids that touch its grids still outside the tolerance,
+    else by its whole ring of neighbouring grids. A neighbour that belongs to another region brings
+    that whole region along (the two are redrawn as one): a grid whose excess can only leave towards
+    a grid another region holds (a new building in a niche of a large one, whose cell touches only
+    that building and the region's edge) is balanced only when both are redrawn together.
+    """
+    region_of = {int(g): i for i, r in enumerate(regions.members) for g in r}
+    plans: dict[int, tuple] = {}
+    absorbed: set[int] = set()
+    for i, (grids_in, count) in enumerate(zip(regions.members, regions.counts, strict=True)):
+        if i in absorbed:
+            continue
+        current, n = sorted(int(g) for g in grids_in), count
+        best, baseline = None, 0
+        for attempt in range(MAX_WIDEN + 1):
+            region_old = old[np.array(current, dtype=np.int64)]
+            region_members = members[np.isin(ctx.holder[members], region_old)]
+            plan = _plan(ctx, c, shapely.union_all(ctx.prev_m[region_old]), region_members, region_old, count=n,
+                         mean=regions.mean)
+            if best is not None and plan.outside > baseline:
+                break  # widening made it worse: the smaller region (and the regions it took in) stand
+            best = ((current, plan, region_members, region_old), dict(plans), set(absorbed), dict(region_of))
+            baseline = plan.outside
+            if plan.outside == 0 or attempt == MAX_WIDEN:
+                break
+            ring = _ring(ctx, old, plan.off_ground(ctx.tolerance), normal, set(current), adjacency)
+            if not ring:
+                break
+            for j in sorted({region_of[g] for g in ring if region_of.get(g, i) != i}):
+                # the wider region must do no worse than the two apart (one not drawn yet: its grids now)
+                baseline += plans[j][1].outside if j in plans else int(
+                    (np.abs(weight[regions.members[j]] / regions.mean - 1) > ctx.tolerance).sum())
+                ring |= set(plans.pop(j)[0]) if j in plans else {int(g) for g in regions.members[j]}
+                absorbed.add(j)
+            region_of.update(dict.fromkeys(ring, i))
+            current = sorted(set(current) | ring)
+            n = max(1, round(float(weight[current].sum()) / regions.mean))
+        chosen, plans, absorbed, region_of = best
+        plans[i] = chosen
+    return [plans[i] for i in sorted(plans)]
+
+
+def _ring(ctx: Context, old: np.ndarray, ground: shapely.Geometry, normal: np.ndarray, current: set[int],
+          adjacency: sp.csr_matrix) -> set[int]:
+    """Previous grids (local numbers) to add to a region: those touching ``ground``, else the region's ring."""
+    outside = np.array(sorted(set(np.flatnonzero(normal).tolist()) - current), dtype=np.int64)
+    if len(outside) == 0:
+        return set()
+    geoms = ctx.prev_m[old[outside]]
+    if not shapely.is_empty(ground):
+        near = shapely.STRtree(geoms).query(ground, predicate="dwithin", distance=0.05)
+        shared = shapely.length(shapely.intersection(shapely.boundary(geoms[near]), shapely.buffer(ground, 0.05)))
+        touching = {int(g) for g in outside[near[shared > 0.2]]}
+        if touching:
+            return touching
+    members = sorted(current)
+    touching = np.flatnonzero(np.asarray(adjacency[members].sum(axis=0)).ravel() > 0)
+    return {int(g) for g in touching if normal[g]} - current
 
 
 def _least_change(weight: np.ndarray, old_dev: np.ndarray, normal: np.ndarray, adjacency: sp.csr_matrix, *,
@@ -302,21 +377,37 @@ def _previous_balance(ctx: Context, old: np.ndarray, weight: np.ndarray) -> tupl
         else np.zeros(len(old), dtype=bool)
     estimate = weight[~flagged].sum() / max(1, int((~flagged).sum()))
     normal = ~(flagged & (weight > (1 + ctx.tolerance) * estimate))
-    if ctx.by in prev.columns:
-        before = pd.to_numeric(prev[ctx.by], errors="coerce").fillna(0).to_numpy(float)
-        old_dev = deviations(before, ~normal)
-    else:
-        old_dev = np.zeros(len(old))
+    before = _previous_weight(ctx, old)
+    old_dev = deviations(before, ~normal) if before is not None else np.zeros(len(old))
     return normal, old_dev
+
+
+def _previous_weight(ctx: Context, old: np.ndarray) -> np.ndarray | None:
+    """Weight of the previous grids ``old`` in the previous plan (one target = 1); None when not recorded.
+
+    Households and population come from the previous grids' columns, area from their geometry.
+    """
+    if len(old) == 0:
+        return None
+    prev = ctx.prev.iloc[old]
+    c = int(ctx.grid_community[old[0]])
+    total = np.zeros(len(old))
+    for name, share in ctx.measure.shares.items():
+        if name == "area":
+            total += share * shapely.area(ctx.prev_m[old]) / ctx.targets[c]["area"]
+        elif name in prev.columns:
+            total += share * pd.to_numeric(prev[name], errors="coerce").fillna(0).to_numpy(float) / ctx.targets[c][name]
+        else:
+            return None
+    return total
 
 
 def _old_mean(ctx: Context, c: int, old: np.ndarray, normal: np.ndarray) -> float:
     """Mean previous grid of community row ``c`` against its target (1.0 = on target); 1.0 when unknown."""
-    prev = ctx.prev.iloc[old]
-    if ctx.by not in prev.columns or not normal.any():
+    before = _previous_weight(ctx, old)
+    if before is None or not normal.any():
         return 1.0
-    before = pd.to_numeric(prev[ctx.by], errors="coerce").fillna(0).to_numpy(float)
-    return float(before[normal].mean() / ctx.targets[c])
+    return float(before[normal].mean())
 
 
 def _keep(ctx: Context, old: np.ndarray, redrawn_local: list[int]) -> None:
@@ -343,17 +434,17 @@ def _was_oversize(ctx: Context, g: int) -> bool:
 def _redraw(ctx: Context, c: int, polygon: shapely.Geometry, members: np.ndarray, old: np.ndarray, *, count: int,
             mean: float) -> None:
     """Partition ``polygon`` into ``count`` grids and give them codes against the previous grids ``old``."""
-    _commit(ctx, c, _plan(ctx, polygon, members, old, count=count, mean=mean), members, old, mean=mean)
+    _commit(ctx, c, _plan(ctx, c, polygon, members, old, count=count, mean=mean), members, old, mean=mean)
 
 
-def _plan(ctx: Context, polygon: shapely.Geometry, members: np.ndarray, old: np.ndarray, *, count: int,
+def _plan(ctx: Context, c: int, polygon: shapely.Geometry, members: np.ndarray, old: np.ndarray, *, count: int,
           mean: float) -> RegionPlan:
     local = np.full(len(ctx.prev), -1, dtype=np.int64)
     local[old] = np.arange(len(old))
     previous = np.where(ctx.holder[members] >= 0, local[np.maximum(ctx.holder[members], 0)], -1)
     return redraw_region(polygon, ctx.bld.iloc[members], ctx.unit[members], previous, ctx.prev_m[old], ctx.lines,
                          count=count, mean=mean if mean > 0 else 1.0, tolerance=ctx.tolerance,
-                         seed=ctx.seed + ctx.regions)
+                         seed=ctx.seed + ctx.regions, area_weight=float(ctx.area_weight[c]))
 
 
 def _commit(ctx: Context, c: int, plan: RegionPlan, members: np.ndarray, old: np.ndarray, *, mean: float) -> None:
@@ -362,7 +453,8 @@ def _commit(ctx: Context, c: int, plan: RegionPlan, members: np.ndarray, old: np
     grids = dissolve_grids(plan.atoms, plan.labels)
     label_of_building = plan.labels[plan.building_atom]
     atoms_per_grid = np.bincount(plan.labels, minlength=len(grids))
-    weight = np.bincount(label_of_building, weights=ctx.unit[members], minlength=len(grids)) / (mean or 1.0)
+    weight = (np.bincount(label_of_building, weights=ctx.unit[members], minlength=len(grids))
+              + ctx.area_weight[c] * shapely.area(grids.geometry.to_numpy())) / (mean or 1.0)
     oversize = (atoms_per_grid == 1) & (weight > 1 + ctx.tolerance)
     continuing = ctx.listed[members]
     overlap = _overlap(ctx, members, label_of_building, continuing, grids.geometry.to_numpy(), old)

@@ -362,9 +362,9 @@ def test_grid_crossing_the_community_boundary_is_repaired_and_said(before, distr
     assert result.summary["churn"] <= 0.5
 
 
-def test_balance_by_area_is_refused(before, district):
-    with pytest.raises(GridkitError, match="by="):
-        quiet(regenerate, before.grids, before.assignment, district.communities, district.buildings, by="area")
+def test_unknown_measure_is_refused(before, district):
+    with pytest.raises(GridkitError, match="by must be"):
+        quiet(regenerate, before.grids, before.assignment, district.communities, district.buildings, by="floors")
 
 
 # -- property: any change of the kind keeps every invariant -------------------------------------------

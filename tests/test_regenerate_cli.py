@@ -167,3 +167,13 @@ def test_moabit_change_moves_few_households(moabit):
     assert hard_failures(pd.DataFrame([total])) == []
     assert total["share_within_tolerance"] >= previous["share_within_tolerance"] - 0.02
     assert total["street_alignment"] >= previous["street_alignment"] - 0.03
+
+
+@pytest.mark.slow
+def test_moabit_whole_change_leaves_no_grid_outside(moabit):
+    """Moabit as one community: a new building in a niche of a 326-household block could only leave that
+    grid towards a grid another region held; the two regions are redrawn as one and every grid ends inside."""
+    after, total, _ = _change_run(moabit["communities_whole"], moabit["buildings"], moabit["streets"], 300)
+    assert after.summary["churn"] <= 0.15
+    assert hard_failures(pd.DataFrame([total])) == []
+    assert total["share_within_tolerance"] == 1.0

@@ -12,7 +12,17 @@ from rich.console import Console
 from rich.table import Table
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import (
+    BuildingIdCol,
+    CommunityIdCol,
+    HouseholdsCol,
+    Lang,
+    PopulationCol,
+    _columns,
+    _fail_input,
+    app,
+    console,
+)
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.regenerate import RegenerateResult, regenerate
 
@@ -79,9 +89,10 @@ def regenerate_command(
     communities: Annotated[Path, typer.Option(help="Current community polygons / 社区边界")],
     buildings: Annotated[Path, typer.Option(help="Current buildings / 建筑")],
     streets: Annotated[Path | None, typer.Option(help="Street centrelines / 街巷中心线")] = None,
-    target: Annotated[float | None, typer.Option(help="Target per grid (households or persons) / 目标规模")] = None,
+    target: Annotated[float | None, typer.Option(help="Target per grid (households, persons or m²) / 目标规模")] = None,
     tolerance: Annotated[float, typer.Option(help="Two-sided tolerance, 0.1 = ±10 % / 容差")] = 0.1,
-    by: Annotated[str, typer.Option(help="households or population / 均衡指标")] = "households",
+    by: Annotated[str, typer.Option(help="households, population or area (as the previous plan) / 均衡指标")] = \
+        "households",
     seed: Annotated[int, typer.Option(help="Random seed (deterministic per seed)")] = 0,
     out: Annotated[Path | None, typer.Option(help="New grids (.geojson or .gpkg) / 新网格")] = None,
     assignment: Annotated[Path | None, typer.Option(help="New building → grid CSV / 新对应表")] = None,
@@ -91,6 +102,12 @@ def regenerate_command(
     register_out: Annotated[Path | None, typer.Option(
         help="Where to write the register (default: <out>.register.csv) / 登记表输出")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the report, write nothing / 试运行")] = False,
+    outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report / 社区外建筑")] = \
+        "error",
+    community_id_col: CommunityIdCol = None,
+    building_id_col: BuildingIdCol = None,
+    households_col: HouseholdsCol = None,
+    population_col: PopulationCol = None,
     lang: Lang = "zh",
 ) -> None:
     """Regenerate grids after a data change, keeping codes and moving few households / 动态调整网格.
@@ -114,7 +131,9 @@ def regenerate_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             result = regenerate(previous, previous_assignment, communities, buildings, streets, target=target,
-                                tolerance=tolerance, by=by, seed=seed, register=register)
+                                tolerance=tolerance, by=by, seed=seed, register=register, outside=outside,
+                                columns=_columns(community_id=community_id_col, building_id=building_id_col,
+                                                 households=households_col, population=population_col))
         for item in caught:
             if issubclass(item.category, GridkitWarning):
                 console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
