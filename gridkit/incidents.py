@@ -18,6 +18,7 @@ Hot spots (Getis-Ord Gi*) and kernel density surfaces are in :mod:`gridkit.hotsp
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 import tomllib
@@ -563,6 +564,27 @@ def period_labels(times: pd.Series, period: str) -> pd.Series:
 # statistics
 
 
+def _limit_key(key: object, sla: object) -> str:
+    """Return a time-limit key as a category code.
+
+    Chinese and English names of the default categories map to their code (矛盾纠纷 → dispute); a near
+    miss of a code or name (``disputes``) is an error that names the closest one; any other key is kept
+    as a custom category's code.
+    """
+    text = str(key).strip()
+    names = {code: code for code in DEFAULT_TIME_LIMITS_HOURS}
+    for code, (zh, en) in DEFAULT_CATEGORIES.items():
+        names[zh] = code
+        names[en.lower()] = code
+    if text in names or text.lower() in names:
+        return names.get(text, names.get(text.lower(), text))
+    close = difflib.get_close_matches(text.lower(), list(names), n=1, cutoff=0.8)
+    if close:
+        raise InputDataError(f"unknown category {text!r} in the time limits; did you mean {close[0]!r}?",
+                             source=str(sla), column=f"time_limits_hours.{text}")
+    return text
+
+
 def load_sla(sla: Mapping[str, Any] | str | os.PathLike[str] | None) -> dict[str, Any]:
     """Read time limits and tier thresholds from a mapping or an ``sla.toml`` file.
 
@@ -597,7 +619,8 @@ def load_sla(sla: Mapping[str, Any] | str | os.PathLike[str] | None) -> dict[str
         except tomllib.TOMLDecodeError as exc:
             raise InputDataError(f"cannot read TOML: {exc}", source=path) from exc
     limits = dict(DEFAULT_TIME_LIMITS_HOURS)
-    limits.update({str(k): v for k, v in dict(given.get("time_limits_hours", {})).items()})
+    where = "[time_limits_hours]" if isinstance(sla, Mapping) else sla
+    limits.update({_limit_key(k, where): v for k, v in dict(given.get("time_limits_hours", {})).items()})
     for key, value in limits.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise InputDataError(f"time limit must be a positive number of hours, not {value!r}",

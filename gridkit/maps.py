@@ -1,11 +1,15 @@
 """Folium maps of grids, incidents, hot spots, routes and wardens, and pages that work offline.
 
-:func:`map` (exported as ``gridkit.map``) draws grids coloured by tier or any metric with their codes
-and tooltips, a heat layer of incidents with a time slider by month or week, Gi* hot spots, a kernel
-density surface, patrol routes and wardens, with a legend and a layer control, labels in Chinese or
-English. :func:`save_map` writes the page; with ``offline=True`` (the default) Leaflet and
-Leaflet.heat are inlined from the npm packages (see :mod:`gridkit._assets`), no basemap tiles are
-fetched and the page needs no network: government intranets and test machines have none.
+:func:`map` (exported as ``gridkit.map``) draws grids coloured by tier, by a category (``change``
+of a regenerated plan) or by any metric, with their codes and tooltips; a heat layer of incidents
+and a time slider by month or week that filters the heat and recolours the grids by the period's
+counts and tiers; Gi* hot spots as outlines; a kernel density surface, patrol routes and wardens;
+a title, a legend and a layer control, labels in Chinese or English. By default the grids, the hot
+spots are shown; the heat layer, the density surface, routes and wardens are a click away in the
+layer control.
+:func:`save_map` writes the page; with ``offline=True`` (the default) Leaflet and Leaflet.heat are
+inlined from the npm packages (see :mod:`gridkit._assets`), no basemap tiles are fetched and the
+page needs no network: government intranets and test machines have none.
 """
 
 from __future__ import annotations
@@ -13,330 +17,242 @@ from __future__ import annotations
 import base64
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
 from folium.plugins import HeatMap
-from jinja2 import Template
 
-from gridkit.crs import WGS84
+from gridkit._maps_data import (
+    bounds,
+    community_outlines,
+    heat_radius_m,
+    json_ready,
+    label_geometry,
+    lonlat,
+    period_payload,
+    period_stats,
+    point_periods,
+    summary_line,
+    translate,
+    with_hotspot_z,
+    with_stats,
+)
+from gridkit._maps_js import GridLabels, HeatStyle, Legend, Style, TimeSlider, Title
+from gridkit._maps_style import (
+    BIN_NAMES,
+    CHANGE_COLOURS,
+    HEAT_GRADIENT,
+    LABELS,
+    OUTLINE_COLOURS,
+    ROLE_COLOURS,
+    TIER_COLOURS,
+    Colouring,
+    grid_colouring,
+    labels_for,
+    legend_rows,
+)
 from gridkit.errors import GridkitError
 
-__all__ = ["LABELS", "grids_map", "map", "offline_html", "save_map"]
+__all__ = ["CHANGE_COLOURS", "DEFAULT_SHOW", "LABELS", "TIER_COLOURS", "grids_map", "map", "offline_html",
+           "save_map"]
 
-LABELS = {
-    "zh": {"grid_id": "网格编码", "community_id": "社区", "households": "户数", "population": "人口",
-           "area_m2": "面积(m²)", "deviation": "偏差", "oversize": "超大网格", "grids": "网格",
-           "polsby_popper": "紧凑度", "count": "事件数", "per_100_households": "每百户事件数",
-           "median_hours_to_close": "结案时长中位数(小时)", "on_time_share": "按时结案率",
-           "overdue_open": "超期未结", "open": "未结案", "tier": "等级", "heat": "事件热力图",
-           "hotspots": "热点 (Gi*)", "gi_z": "Gi* z 值", "gi_q": "FDR 校正 p 值", "gi_bin": "置信区间",
-           "hex_id": "六边形", "kde": "核密度 (事件/km²)", "density": "密度 (事件/km²)", "routes": "巡查路线",
-           "wardens": "网格员", "warden_id": "网格员编号", "name": "姓名", "role": "岗位",
-           "length_m": "长度(m)", "minutes": "用时(分钟)", "period": "时段", "all": "全部",
-           "green": "绿", "orange": "橙", "red": "红", "none": "无户数", "hot": "热点", "cold": "冷点",
-           "not_significant": "不显著", "legend": "图例", "full_time": "专职网格员", "part_time": "兼职网格员",
-           "police": "网格民警", "volunteer": "志愿者", "incidents": "事件"},
-    "en": {"grid_id": "Grid code", "community_id": "Community", "households": "Households",
-           "population": "Population", "area_m2": "Area (m²)", "deviation": "Deviation",
-           "oversize": "Oversize", "grids": "Grids", "polsby_popper": "Compactness", "count": "Incidents",
-           "per_100_households": "Incidents per 100 households", "median_hours_to_close": "Median hours to close",
-           "on_time_share": "Closed on time", "overdue_open": "Overdue open", "open": "Open", "tier": "Tier",
-           "heat": "Incident heat map", "hotspots": "Hot spots (Gi*)", "gi_z": "Gi* z", "gi_q": "FDR-adjusted p",
-           "gi_bin": "Confidence bin", "hex_id": "Hexagon", "kde": "Kernel density (incidents/km²)",
-           "density": "Density (incidents/km²)", "routes": "Patrol routes", "wardens": "Wardens",
-           "warden_id": "Warden", "name": "Name", "role": "Role", "length_m": "Length (m)",
-           "minutes": "Minutes", "period": "Period", "all": "All", "green": "green", "orange": "orange",
-           "red": "red", "none": "no households", "hot": "hot spot", "cold": "cold spot",
-           "not_significant": "not significant", "legend": "Legend", "full_time": "full-time warden",
-           "part_time": "part-time warden", "police": "grid police officer", "volunteer": "volunteer",
-           "incidents": "Incidents"},
-}
-TIER_COLOURS = {"green": "#1a9850", "orange": "#fd8d3c", "red": "#d73027", "none": "#bdbdbd"}
-BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#eeeeee", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
-BIN_NAMES = {"zh": {3: "热点 99%", 2: "热点 95%", 1: "热点 90%", 0: "不显著", -1: "冷点 90%", -2: "冷点 95%",
-                    -3: "冷点 99%"},
-             "en": {3: "hot 99 %", 2: "hot 95 %", 1: "hot 90 %", 0: "not significant", -1: "cold 90 %",
-                    -2: "cold 95 %", -3: "cold 99 %"}}
-ROLE_COLOURS = {"full_time": "#1f78b4", "part_time": "#33a02c", "police": "#e31a1c", "volunteer": "#ff7f00"}
-GRID_FIELDS = ("grid_id", "community_id", "households", "population", "area_m2", "deviation", "count",
-               "per_100_households", "median_hours_to_close", "on_time_share", "overdue_open", "tier")
+GRID_FIELDS = ("grid_id", "community_id", "period", "count", "tier", "per_100_households", "households",
+               "population", "area_m2", "deviation", "median_hours_to_close", "on_time_share", "overdue_open",
+               "change", "related", "gi_z", "gi_bin")
+#: Layers shown when the page opens (and the heat layer on maps without grids); the others are
+#: listed in the layer control, switched off.
+DEFAULT_SHOW = ("grids", "hotspots")
+_LAYERS = ("grids", "hotspots", "heat", "kde", "routes", "wardens")
+#: Grid columns whose values are words to translate in tooltips.
+_WORDS = ("tier", "change", "role")
 
 
 def _labels(lang: str) -> dict[str, str]:
-    return LABELS["en" if lang == "en" else "zh"]
+    return labels_for(lang)
 
 
-def _lonlat(layer: Any) -> gpd.GeoDataFrame:
-    """A layer in EPSG:4326; a plain table with ``lon``/``lat`` becomes points."""
-    if isinstance(layer, gpd.GeoDataFrame):
-        return layer.to_crs(WGS84) if layer.crs is not None else layer.set_crs(WGS84)
-    frame = pd.DataFrame(layer)
-    if not {"lon", "lat"} <= set(frame.columns):
-        raise GridkitError("a table to map needs lon and lat columns (or pass a GeoDataFrame)")
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=WGS84)
+# --- grids -------------------------------------------------------------------------------------
 
 
-def _json_ready(frame: gpd.GeoDataFrame, fields: list[str]) -> gpd.GeoDataFrame:
-    """Round floats and turn non-JSON types into plain values for GeoJSON properties."""
-    out = frame[[*fields, frame.geometry.name]].copy()
-    for col in fields:
-        series = out[col]
-        if pd.api.types.is_bool_dtype(series):
-            out[col] = series.astype(object).where(series.notna(), None)
-        elif pd.api.types.is_float_dtype(series):
-            digits = 3 if col in {"deviation", "on_time_share", "gi_q", "polsby_popper"} else 2 if col in {
-                "gi_z", "per_100_households"} else 1
-            out[col] = series.astype(float).round(digits).astype(object).where(series.notna(), None)
-        elif pd.api.types.is_integer_dtype(series):
-            out[col] = series.astype(object).where(series.notna(), None)
-        else:
-            out[col] = series.astype(object).where(series.notna(), None).map(
-                lambda v: v if v is None or isinstance(v, (int, float, str)) else str(v))
-    return out
-
-
-class _Legend(MacroElement):
-    """A legend as a Leaflet control (plain HTML, no d3)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var legend = L.control({position: "bottomright"});
-            legend.onAdd = function() {
-                var div = L.DomUtil.create("div", "gridkit-legend leaflet-control");
-                div.style.cssText = "background:#fff;padding:6px 8px;font:12px/1.4 sans-serif;"
-                    + "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:260px";
-                div.innerHTML = {{ this.html|tojson }};
-                return div;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self._name = "GridkitLegend"
-        self.html = html
-
-
-class _TimeSlider(MacroElement):
-    """A slider over periods that shows one period's incidents in the heat layer (0 = all)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var heat = {{ this.heat_name }};
-            var all = heat._latlngs.slice();
-            var starts = {{ this.starts|tojson }};
-            var labels = {{ this.labels|tojson }};
-            var control = L.control({position: "bottomleft"});
-            control.onAdd = function() {
-                var div = L.DomUtil.create("div", "gridkit-time-slider leaflet-control");
-                div.style.cssText = "background:#fff;padding:6px 8px;font:12px sans-serif;border-radius:4px;"
-                    + "box-shadow:0 1px 4px rgba(0,0,0,.3)";
-                var caption = L.DomUtil.create("div", "", div);
-                var input = L.DomUtil.create("input", "", div);
-                input.type = "range"; input.min = 0; input.max = labels.length; input.value = 0;
-                input.style.width = "220px";
-                function show(k) {
-                    heat.setLatLngs(k == 0 ? all : all.slice(starts[k - 1], starts[k]));
-                    if (heat._map && heat._heat) {  // draw now, not on the next animation frame
-                        L.Util.cancelAnimFrame(heat._frame);
-                        heat._frame = null;
-                        heat._redraw();
-                    }
-                    caption.textContent = {{ this.title|tojson }} + ": " + (k == 0 ? {{ this.all_label|tojson }}
-                        : labels[k - 1]) + " (" + (k == 0 ? all.length : starts[k] - starts[k - 1]) + ")";
-                }
-                input.addEventListener("input", function() { show(parseInt(input.value, 10)); });
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                show(0);
-                return div;
-            };
-            control.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, heat_name: str, labels: list[str], starts: list[int], title: str, all_label: str) -> None:
-        super().__init__()
-        self._name = "GridkitTimeSlider"
-        self.heat_name, self.labels, self.starts = heat_name, labels, starts
-        self.title, self.all_label = title, all_label
-
-
-def _legend_rows(items: list[tuple[str, str]], title: str) -> str:
-    rows = "".join(f'<div><i style="display:inline-block;width:14px;height:10px;margin-right:6px;'
-                   f'background:{colour};opacity:.8"></i>{label}</div>' for colour, label in items)
-    return f'<div style="margin-top:4px"><b>{title}</b>{rows}</div>'
-
-
-def _grid_colours(data: gpd.GeoDataFrame, column: str | None, labels: dict[str, str]) -> tuple[list[str], str]:
-    """Fill colour per grid and the legend block for ``column``."""
-    if column is None or column not in data.columns:
-        return ["#3182bd"] * len(data), ""
-    if column == "tier":
-        tiers = data["tier"].astype(str).fillna("none")
-        items = [(TIER_COLOURS[t], labels.get(t, t)) for t in ("green", "orange", "red", "none")
-                 if (tiers == t).any()]
-        return [TIER_COLOURS.get(t, TIER_COLOURS["none"]) for t in tiers], _legend_rows(items, labels["tier"])
-    values = pd.to_numeric(data[column], errors="coerce").astype(float).to_numpy()
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return ["#bdbdbd"] * len(data), ""
-    if column == "deviation":
-        span = float(np.max(np.abs(finite))) or 1e-9
-        low, high = -span, span
-    else:
-        low, high = float(finite.min()), float(finite.max())
-    colours = cm.LinearColormap(["#2c7bb6", "#ffffbf", "#d7191c"], vmin=low, vmax=max(high, low + 1e-9))
-    steps = np.linspace(low, max(high, low + 1e-9), 5)
-    items = [(colours(v), f"{v:,.3g}") for v in steps]
-    fills = [colours(v) if np.isfinite(v) else "#bdbdbd" for v in values]
-    return fills, _legend_rows(items, labels.get(column, column))
-
-
-def _add_grids(fmap: folium.Map, grids: gpd.GeoDataFrame, column: str | None, labels: dict[str, str]) -> str:
-    data = _lonlat(grids)
-    fills, legend = _grid_colours(data, column, labels)
+def _grid_tooltip_frame(data: gpd.GeoDataFrame, colouring: Colouring, labels: dict[str, str], lang: str,
+                        slider: bool) -> tuple[gpd.GeoDataFrame, list[str]]:
+    data = data.copy()
+    if slider:
+        data["period"] = labels["all"]
     fields = [c for c in GRID_FIELDS if c in data.columns]
-    if column and column in data.columns and column not in fields:
-        fields.append(column)
-    shown = _json_ready(data, fields)
-    shown["_fill"] = fills
-    folium.GeoJson(
-        shown, name=labels["grids"],
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#333333", "weight": 1,
-                                  "fillOpacity": 0.5},
-        highlight_function=lambda _f: {"weight": 3},
+    if colouring.column and colouring.column not in fields:
+        fields.append(colouring.column)
+    shown = json_ready(data, fields)
+    for col in _WORDS:
+        if col in shown.columns:
+            shown[col] = translate(shown[col], labels)
+    if "gi_bin" in shown.columns:
+        names = BIN_NAMES["en" if lang == "en" else "zh"]
+        shown["gi_bin"] = shown["gi_bin"].map(lambda b: names.get(int(b)) if b is not None else None)
+    return shown, fields
+
+
+def _add_grids(fmap: folium.Map, data: gpd.GeoDataFrame, colouring: Colouring, labels: dict[str, str], *,
+               lang: str, show: bool, slider: bool) -> tuple[folium.FeatureGroup, folium.GeoJson]:
+    """The grids layer: polygons coloured by ``colouring`` with tooltips, community outlines, code labels."""
+    group = folium.FeatureGroup(name=labels["grids"], show=show)
+    shown, fields = _grid_tooltip_frame(data, colouring, labels, lang, slider)
+    shown["_i"] = np.arange(len(shown))
+    shown["_fill"] = colouring.fills
+    shown["_lx"], shown["_ly"], shown["_sz"] = label_geometry(data)
+    shown[["_lx", "_ly"]] = shown[["_lx", "_ly"]].astype(object).where(shown[["_lx", "_ly"]].notna(), None)
+    layer = folium.GeoJson(
+        shown, className="gridkit-grid",
+        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#444444", "weight": 0.8,
+                                  "fillOpacity": 0.55},
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]),
-    ).add_to(fmap)
-    return legend
+    )
+    layer.add_to(group)
+    outlines = community_outlines(data)
+    if outlines is not None and len(outlines):
+        folium.GeoJson(outlines[[outlines.geometry.name]], interactive=False,
+                       style_function=lambda _f: {"color": "#1a1a1a", "weight": 2.2, "fill": False,
+                                                  "opacity": 0.9}).add_to(group)
+    group.add_to(fmap)
+    if "grid_id" in data.columns:  # codes on the map; 15-digit codes shorten to their 3-digit sequence
+        ids = data["grid_id"].astype(str)
+        short = 3 if len(ids) and ids.str.fullmatch(r"\d{15}").all() else 0
+        GridLabels(layer.get_name(), group.get_name(), short).add_to(fmap)
+    return group, layer
 
 
-def _add_heat(fmap: folium.Map, incidents: gpd.GeoDataFrame, time_slider: str | None, labels: dict[str, str]) -> None:
-    from gridkit.incidents import period_labels  # noqa: PLC0415  (maps sits beside incidents, not below it)
+# --- incidents: heat, periods ------------------------------------------------------------------
 
-    points = _lonlat(incidents)
-    points = points[~points.geometry.is_empty & points.geometry.notna()]
-    order = np.arange(len(points))
-    periods: pd.Series | None = None
-    if time_slider and "reported_at" in points.columns and len(points):
-        periods = period_labels(pd.Series(points["reported_at"]).reset_index(drop=True), time_slider)
-        order = np.argsort(periods.to_numpy(dtype=str), kind="stable")
+
+def _add_heat(fmap: folium.Map, points: gpd.GeoDataFrame, order: np.ndarray, labels: dict[str, str], *,
+              show: bool, radius_m: float) -> HeatMap:
     xy = np.column_stack([points.geometry.y.to_numpy(), points.geometry.x.to_numpy()])[order].round(5)
-    heat = HeatMap([[0.0, 0.0]], name=labels["heat"], radius=12, blur=15, min_opacity=0.3)
+    heat = HeatMap([[0.0, 0.0]], name=labels["heat"], radius=12, blur=11, min_opacity=0.05, show=show,
+                   gradient=HEAT_GRADIENT)
     heat.data = xy.tolist()  # finite lat/lon by construction: skip folium's per-point validation (100k points)
     heat.add_to(fmap)
-    if periods is not None:
-        sorted_labels = periods.to_numpy(dtype=str)[order]
-        names, starts = np.unique(sorted_labels, return_index=True)
-        ends = [*starts[1:].tolist(), len(sorted_labels)]
-        _TimeSlider(heat.get_name(), names.tolist(), ends, labels["period"], labels["all"]).add_to(fmap)
+    HeatStyle(heat.get_name(), radius_m).add_to(fmap)
+    return heat
 
 
-def _add_hotspots(fmap: folium.Map, spots: gpd.GeoDataFrame, labels: dict[str, str], lang: str) -> str:
-    data = _lonlat(spots)
+# --- statistics layers, routes, wardens ----------------------------------------------------------
+
+
+def _add_hotspots(fmap: folium.Map, spots: gpd.GeoDataFrame, labels: dict[str, str], lang: str, *,
+                  show: bool, on_grids: bool) -> str:
+    """Significant Gi* cells as outlines (hot red, cold blue; thicker = more confident).
+
+    On the grid lattice (``on_grids``) the z values are in the grid tooltips and the outlines do not
+    catch the mouse; hexagons keep their own tooltips.
+    """
+    data = lonlat(spots)
+    bins = data["gi_bin"].fillna(0).astype(int)
+    data = data[bins.to_numpy() != 0]
+    bins = bins[bins != 0]
     ident = "grid_id" if "grid_id" in data.columns else "hex_id" if "hex_id" in data.columns else None
     fields = [c for c in (ident, "count", "gi_z", "gi_q", "gi_bin") if c and c in data.columns]
-    shown = _json_ready(data, fields)
-    bins = data["gi_bin"].fillna(0).astype(int)
-    shown["_fill"] = bins.map(BIN_COLOURS).to_numpy()
-    shown["_opacity"] = np.where(bins.to_numpy() == 0, 0.0, 0.65)
-    folium.GeoJson(
-        shown, name=labels["hotspots"],
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 0.5,
-                                  "fillOpacity": f["properties"]["_opacity"]},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]),
-    ).add_to(fmap)
+    shown = json_ready(data, fields)
     names = BIN_NAMES["en" if lang == "en" else "zh"]
-    items = [(BIN_COLOURS[b], names[b]) for b in (3, 2, 1, 0, -1, -2, -3) if (bins == b).any()]
-    return _legend_rows(items, labels["hotspots"])
+    shown["_colour"] = bins.map(OUTLINE_COLOURS).to_numpy()
+    shown["_weight"] = (1.0 + bins.abs()).to_numpy(dtype=float)
+    if "gi_bin" in shown.columns:
+        shown["gi_bin"] = bins.map(names).to_numpy()
+    layer = folium.GeoJson(
+        shown, name=labels["hotspots"], show=show, interactive=not on_grids,
+        style_function=lambda f: {"color": f["properties"]["_colour"], "weight": f["properties"]["_weight"],
+                                  "fillColor": f["properties"]["_colour"], "fillOpacity": 0.0 if on_grids else 0.12,
+                                  "dashArray": "6 4" if f["properties"]["_weight"] < 2.5 else None},
+        tooltip=None if on_grids or not fields else
+        folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]),
+    )
+    layer.add_to(fmap)
+    items = [(OUTLINE_COLOURS[b], f"{names[b]} ({int((bins == b).sum())})") for b in (3, 2, 1, -1, -2, -3)
+             if (bins == b).any()]
+    note = "" if items else names[0]
+    return legend_rows(items, labels["hotspots"], note=note, layer=layer.get_name(), line=True)
 
 
-def _add_kde(fmap: folium.Map, surface: gpd.GeoDataFrame, labels: dict[str, str]) -> str:
+def _add_kde(fmap: folium.Map, surface: gpd.GeoDataFrame, labels: dict[str, str], *, show: bool) -> str:
     from gridkit.hotspots import kde_bands  # noqa: PLC0415
 
-    bands = _lonlat(kde_bands(surface) if "band" not in surface.columns else surface)
+    bands = lonlat(kde_bands(surface) if "band" not in surface.columns else surface)
     colours = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
-    bands["_fill"] = [colours[min(i, len(colours) - 1)] for i in range(len(bands))]
-    shown = _json_ready(bands, ["density"])
-    shown["_fill"] = bands["_fill"].to_numpy()
-    folium.GeoJson(
-        shown, name=labels["kde"], show=False,
+    fills = [colours[min(i, len(colours) - 1)] for i in range(len(bands))]
+    shown = json_ready(bands, ["density"])
+    shown["_fill"] = fills
+    layer = folium.GeoJson(
+        shown, name=labels["kde"], show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": f["properties"]["_fill"],
                                   "weight": 0.5, "fillOpacity": 0.5},
         tooltip=folium.GeoJsonTooltip(fields=["density"], aliases=[labels["density"] + " ≥"]),
-    ).add_to(fmap)
-    items = [(c, f"≥ {d:,.0f}") for c, d in zip(bands["_fill"], bands["density"], strict=True)]
-    return _legend_rows(items, labels["kde"])
+    )
+    layer.add_to(fmap)
+    items = [(c, f"≥ {d:,.0f}") for c, d in zip(fills, bands["density"], strict=True)]
+    return legend_rows(items, labels["kde"], layer=layer.get_name())
 
 
-def _add_routes(fmap: folium.Map, routes: gpd.GeoDataFrame, labels: dict[str, str]) -> None:
-    data = _lonlat(routes)
+def _add_routes(fmap: folium.Map, routes: gpd.GeoDataFrame, labels: dict[str, str], *, show: bool) -> str:
+    data = lonlat(routes)
     fields = [c for c in ("grid_id", "warden_id", "length_m", "minutes") if c in data.columns]
     palette = ["#6a3d9a", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#b15928"]
-    shown = _json_ready(data, fields)
+    shown = json_ready(data, fields)
     shown["_colour"] = [palette[i % len(palette)] for i in range(len(data))]
-    folium.GeoJson(
-        shown, name=labels["routes"],
+    layer = folium.GeoJson(
+        shown, name=labels["routes"], show=show,
         style_function=lambda f: {"color": f["properties"]["_colour"], "weight": 3, "opacity": 0.8},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]) if fields else None,
-    ).add_to(fmap)
+    )
+    layer.add_to(fmap)
+    return legend_rows([(palette[0], f"{len(data)}")], labels["routes"], layer=layer.get_name(), line=True)
 
 
-def _add_wardens(fmap: folium.Map, wardens: Any, labels: dict[str, str]) -> str:
-    data = _lonlat(wardens)
+def _add_wardens(fmap: folium.Map, wardens: Any, labels: dict[str, str], *, show: bool) -> str:
+    data = lonlat(wardens)
     fields = [c for c in ("warden_id", "name", "role", "grid_id") if c in data.columns]
-    shown = _json_ready(data, fields)
+    shown = json_ready(data, fields)
     roles = data["role"].astype(str) if "role" in data.columns else pd.Series("full_time", index=data.index)
     if "role" in shown.columns:
         shown["role"] = roles.map(lambda r: labels.get(r, r)).to_numpy()
     shown["_colour"] = roles.map(ROLE_COLOURS).fillna("#444444").to_numpy()
-    folium.GeoJson(
-        shown, name=labels["wardens"],
+    layer = folium.GeoJson(
+        shown, name=labels["wardens"], show=show,
         marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
         style_function=lambda f: {"color": "#222222", "fillColor": f["properties"]["_colour"]},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]) if fields else None,
-    ).add_to(fmap)
-    items = [(ROLE_COLOURS[r], labels.get(r, r)) for r in ROLE_COLOURS if (roles == r).any()]
-    return _legend_rows(items, labels["wardens"])
+    )
+    layer.add_to(fmap)
+    items = [(ROLE_COLOURS[r], f"{labels.get(r, r)} ({int((roles == r).sum())})") for r in ROLE_COLOURS
+             if (roles == r).any()]
+    return legend_rows(items, labels["wardens"], layer=layer.get_name())
 
 
-def _with_stats(grids: gpd.GeoDataFrame, incidents: Any) -> gpd.GeoDataFrame:
-    """Grids with the per-grid incident statistics when they do not carry them yet."""
-    if "tier" in grids.columns or incidents is None:
-        return grids
-    from gridkit.incidents import IncidentResult, grid_stats  # noqa: PLC0415
-
-    frame = incidents.incidents if isinstance(incidents, IncidentResult) else incidents
-    if not isinstance(frame, gpd.GeoDataFrame) or "closed_valid" not in frame.columns:
-        return grids
-    stats = grid_stats(incidents, grids)
-    keep = [c for c in stats.columns if c not in grids.columns or c == "grid_id"]
-    return grids.merge(stats[keep], on="grid_id", how="left")
+# --- map ---------------------------------------------------------------------------------------
 
 
-def _bounds(layers: list[Any]) -> tuple[float, float, float, float]:
-    """Lon/lat bounds of the layers given (None skipped)."""
-    given = [_lonlat(x) for x in layers if x is not None]
-    if not given:
-        raise GridkitError("nothing to map: give grids, incidents, hotspots, routes or wardens")
-    bounds = np.array([x.total_bounds for x in given])
-    return (float(np.nanmin(bounds[:, 0])), float(np.nanmin(bounds[:, 1])), float(np.nanmax(bounds[:, 2])),
-            float(np.nanmax(bounds[:, 3])))
+def _shown(show: Iterable[str] | None, has_grids: bool) -> set[str]:
+    if show is None:  # the heat layer muddies the tier colours: over grids it waits in the layer control
+        return set(DEFAULT_SHOW) if has_grids else {*DEFAULT_SHOW, "heat"}
+    chosen = {show} if isinstance(show, str) else set(show)
+    unknown = chosen - set(_LAYERS)
+    if unknown:
+        raise GridkitError(f"show: unknown layer {sorted(unknown)[0]!r}; layers are {', '.join(_LAYERS)}")
+    return chosen
 
 
-def map(
+def _default_column(grids: gpd.GeoDataFrame) -> str | None:
+    for name in ("tier", "change", "deviation"):
+        if name in grids.columns:
+            return name
+    return None
+
+
+def map(  # noqa: PLR0913  (one keyword per layer and option)
     grids: gpd.GeoDataFrame | None = None,
     incidents: Any = None,
     hotspots: gpd.GeoDataFrame | None = None,
@@ -350,6 +266,10 @@ def map(
     heat: bool = True,
     kde: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    show: Iterable[str] | None = None,
+    sla: Any = None,
 ) -> folium.Map:
     """Return a folium map of grids, incidents, hot spots, routes and wardens.
 
@@ -362,60 +282,117 @@ def map(
     incidents
         Incident points (GeoDataFrame or :class:`~gridkit.incidents.IncidentResult`): a heat layer.
     hotspots
-        :func:`gridkit.hotspots.hotspots` output: cells coloured by ``gi_bin`` (±3/±2/±1).
+        :func:`gridkit.hotspots.hotspots` output: significant cells outlined by ``gi_bin`` (±3/±2/±1).
     routes
         Lines with ``grid_id``, ``warden_id``, ``length_m``, ``minutes``.
     wardens
         Points (or a table with ``lon``/``lat``) with ``warden_id``, ``name``, ``role``, ``grid_id``.
     column
-        Column that colours the grids: default ``tier`` when present, else ``deviation``, else none.
+        Column that colours the grids: default ``tier`` when present, else ``change`` (a regenerated
+        plan: kept / adjusted / split / merged / new in fixed colours), else ``deviation``. Text
+        columns are coloured as categories, numbers in five quantile classes.
     lang
-        ``"zh"`` (default) or ``"en"``: layer names, tooltips and legend.
+        ``"zh"`` (default) or ``"en"``: title, layer names, tooltips and legend.
     offline
         Draw no basemap tiles (nothing fetched from the internet); :func:`save_map` inlines the assets.
     time_slider
-        ``"month"``, ``"week"`` or None: a slider that shows one period's incidents in the heat layer.
+        ``"month"``, ``"week"`` or None: a slider that shows one period's incidents in the heat layer
+        and recolours the grids by the period's tiers (or the period's values of ``column``).
     heat
-        Draw the heat layer of incidents (a picture, not a statistic: see hot spots and ``kde``).
+        Draw the heat layer of incidents (a picture, not a statistic: see hot spots and ``kde``). Its
+        radius is the kernel bandwidth in metres at every zoom; its scale saturates the densest 1 %.
     kde
         :func:`gridkit.hotspots.kde_surface` output, drawn as density bands (hidden at first).
     tiles
         Folium tiles for a basemap when online (ignored when ``offline``); None draws none.
+    title, subtitle
+        Shown at the top (a district name, say); defaults: "网格事件地图" / "Grid incident map" and
+        the date span with the numbers of grids, incidents and hot spots.
+    show
+        Layers shown when the page opens, of ``grids``, ``hotspots``, ``heat``, ``kde``, ``routes``,
+        ``wardens`` (default :data:`DEFAULT_SHOW`, plus ``heat`` on a map without grids: over the
+        tier colours the heat muddies them); the others are off in the layer control.
+    sla
+        Tier thresholds (as for :func:`~gridkit.incidents.grid_stats`) for the tiers of each period.
 
     Returns
     -------
     folium.Map
     """
     labels = _labels(lang)
-    incident_points = incidents.incidents if hasattr(incidents, "quality") else incidents
+    visible = _shown(show, grids is not None)
+    points = incidents.incidents if hasattr(incidents, "quality") else incidents
+    points = lonlat(points) if points is not None else None
+    if points is not None:
+        points = points[points.geometry.notna() & ~points.geometry.is_empty]
     if grids is not None:
-        grids = _with_stats(grids, incidents)
-    minx, miny, maxx, maxy = _bounds([grids, incident_points, hotspots, routes, kde, wardens])
+        grids = lonlat(with_hotspot_z(with_stats(grids, incidents, sla), hotspots))
+    minx, miny, maxx, maxy = bounds([grids] if grids is not None else [points, hotspots, routes, kde, wardens])
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None if offline else tiles,
-                      control_scale=True, prefer_canvas=False)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    legend = []
+                      control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    Style().add_to(fmap)
+    legend: list[str] = []
+    periods = point_periods(points, time_slider) if points is not None else None
+    grid_layer = colouring = None
     if grids is not None:
-        chosen = column or ("tier" if "tier" in grids.columns else "deviation" if "deviation" in grids.columns
-                            else None)
-        legend.append(_add_grids(fmap, grids, chosen, labels))
+        colouring = grid_colouring(grids, column or _default_column(grids), labels)
+        group, grid_layer = _add_grids(fmap, grids, colouring, labels, lang=lang, show="grids" in visible,
+                                       slider=periods is not None)
+        block = colouring.legend(counts=colouring.kind in {"tier", "category"})
+        if block:
+            legend.append(f'<div class="gridkit-legend-grids" data-layer="{group.get_name()}">{block}</div>')
     if kde is not None:
-        legend.append(_add_kde(fmap, kde, labels))
+        legend.append(_add_kde(fmap, kde, labels, show="kde" in visible))
     if hotspots is not None:
-        legend.append(_add_hotspots(fmap, hotspots, labels, lang))
-    if incident_points is not None and heat and len(incident_points):
-        _add_heat(fmap, incident_points, time_slider, labels)
+        legend.append(_add_hotspots(fmap, hotspots, labels, lang, show="hotspots" in visible,
+                                    on_grids=grids is not None and "grid_id" in hotspots.columns))
+    order = np.argsort(periods.to_numpy(dtype=str), kind="stable") if periods is not None else None
+    heat_layer = None
+    if points is not None and heat and len(points):
+        heat_layer = _add_heat(fmap, points, order if order is not None else np.arange(len(points)), labels,
+                               show="heat" in visible, radius_m=heat_radius_m(points, kde))
+        legend.append(legend_rows([(HEAT_GRADIENT[0.5], labels["incidents"])], labels["heat"],
+                                  note=labels["heat_note"], layer=heat_layer.get_name()))
     if routes is not None:
-        _add_routes(fmap, routes, labels)
+        legend.append(_add_routes(fmap, routes, labels, show="routes" in visible))
     if wardens is not None:
-        legend.append(_add_wardens(fmap, wardens, labels))
+        legend.append(_add_wardens(fmap, wardens, labels, show="wardens" in visible))
     if any(legend):
-        _Legend("".join(legend)).add_to(fmap)
+        Legend("".join(legend)).add_to(fmap)
+    if periods is not None:
+        _add_slider(fmap, points, periods, order, grids, (grid_layer, heat_layer), colouring, labels, time_slider,
+                    sla)
+    default_title = labels["title_incidents"] if points is not None else labels["title_grids"]
+    Title(title or default_title, summary_line(labels, grids, points, hotspots) if subtitle is None else subtitle) \
+        .add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.gridkit_offline = offline
     if offline:  # Jupyter shows the self-contained page too, not one that asks a CDN for Leaflet
         fmap._repr_html_ = lambda **_kw: _iframe(offline_html(fmap))
     return fmap
+
+
+def _add_slider(fmap: folium.Map, points: gpd.GeoDataFrame, periods: pd.Series, order: np.ndarray,
+                grids: gpd.GeoDataFrame | None, layers: tuple[folium.GeoJson | None, HeatMap | None],
+                colouring: Colouring | None, labels: dict[str, str], period: str, sla: Any) -> None:
+    """The time slider: heat points sorted by period, and the grids' colours per period."""
+    grid_layer, heat_layer = layers
+    sorted_labels = periods.to_numpy(dtype=str)[order]
+    names = sorted(set(np.unique(sorted_labels).tolist()) - {""})
+    payload = None
+    if grid_layer is not None and colouring is not None and colouring.kind in {"tier", "numeric"}:
+        stats = period_stats(points, grids, period, sla)
+        if stats is not None and len(stats):
+            names = sorted(set(names) | set(stats["period"].astype(str)))
+            payload = period_payload(grids, stats, names, colouring, labels, grid_layer.get_name(),
+                                     [c for c in GRID_FIELDS if c in grids.columns])
+    wanted = np.asarray(names, dtype=str)
+    starts = np.searchsorted(sorted_labels, wanted, side="left")
+    ends = np.searchsorted(sorted_labels, wanted, side="right")
+    totals = [len(sorted_labels), *(ends - starts).tolist()]
+    TimeSlider(heat_layer.get_name() if heat_layer is not None else None, names, starts.tolist(), ends.tolist(),
+               totals, payload, labels["period"], labels["all"]).add_to(fmap)
 
 
 def _iframe(html: str) -> str:

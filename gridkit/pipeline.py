@@ -249,7 +249,7 @@ def _stage_incidents(run: _Run, _progress: Progress | None) -> None:
         sla["tiers"] = cfg["tiers"]
     stats = grid_stats(prepared, grids, sla=sla or None)
     spots = hotspots(grids.merge(stats[["grid_id", "count"]], on="grid_id"), "count")
-    run.results.update(incidents=prepared, grid_stats=stats, hotspots=spots)
+    run.results.update(incidents=prepared, grid_stats=stats, hotspots=spots, sla=sla or None)
     for key, value in prepared.counts.items():
         run.report("incidents", key, int(value))
     run.report("incidents", "data-quality rows", len(prepared.quality))
@@ -286,7 +286,8 @@ def _stage_map(run: _Run) -> None:
     incidents = run.results.get("incidents")
     fmap = district_map(grids=grids, incidents=incidents.incidents if incidents is not None else None,
                         hotspots=run.results.get("hotspots"), routes=run.results.get("routes"), wardens=wardens,
-                        lang=run.config["district"]["lang"], offline=out["offline"])
+                        lang=run.config["district"]["lang"], offline=out["offline"],
+                        title=run.config["district"]["name"], sla=run.results.get("sla"))
     save_map(fmap, run.out("map.html"), offline=out["offline"])
 
 

@@ -4,7 +4,11 @@ Used by tests/test_browser.py and scripts/bench_incidents.py. A copy of the page
 script at the top of <head> that records every error (uncaught exceptions, rejected promises,
 console.error, resources that fail to load) and, once the map has drawn, counts the grid polygons
 (SVG paths), the heat canvas, the layer control and the legend, and the time from navigation
-start to the first frame after ``load``. Chromium runs with ``--headless --no-sandbox --disable-gpu
+start to the first frame after ``load``; it reads the fill of every grid polygon, moves the time
+slider to the first period (heat pixels, grid fills and legend again; hovers the first grid for
+its tooltip and its fill after the mouse leaves), back to all (fills again)
+and to the first period once more, so that a screenshot shows the first period.
+Chromium runs with ``--headless --no-sandbox --disable-gpu
 --disable-background-networking --no-first-run``, a dead proxy and a host resolver that finds no
 host, so any request to the network fails (and is reported).
 """
@@ -48,21 +52,56 @@ PROBE = r"""<script>
         });
         return painted;
       }
+      function gridFills() {  // the fill of every grid polygon, in the order of the grids
+        return Array.prototype.map.call(document.querySelectorAll("path.gridkit-grid"),
+                                        function (p) { return p.getAttribute("fill"); });
+      }
+      function labelTexts() {
+        return Array.prototype.filter.call(document.querySelectorAll(".gridkit-label span"),
+                                           function (s) { return s.textContent; }).length;
+      }
       var painted = paintedSamples();
+      var fillsAll = gridFills();
       var slider = document.querySelector(".gridkit-time-slider input[type=range]");
-      var sliderPainted = null, sliderCaption = null;
-      if (slider) {  // show the first period only: the heat canvas must change and stay drawn
+      var sliderPainted = null, sliderCaption = null, fillsPeriod = null, fillsBack = null, legendPeriod = null;
+      var hoverTooltip = null, hoverFill = null;
+      if (slider) {  // show the first period only: the heat canvas and the grid colours must follow
         slider.value = 1;
         slider.dispatchEvent(new Event("input"));
         sliderPainted = paintedSamples();
         sliderCaption = slider.parentNode.firstChild.textContent;
+        fillsPeriod = gridFills();
+        var first = document.querySelector("path.gridkit-grid");
+        if (first) {  // hover a grid: its tooltip shows the period; leaving it keeps the period's colour
+          first.dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 1, clientY: 1}));
+          var tip = document.querySelector(".leaflet-tooltip");
+          hoverTooltip = tip ? tip.textContent : null;
+          first.dispatchEvent(new MouseEvent("mouseout", {bubbles: true, clientX: 1, clientY: 1}));
+          hoverFill = first.getAttribute("fill");
+        }
+        var block = document.querySelector(".gridkit-legend-grids");
+        legendPeriod = block ? block.textContent : null;
+        slider.value = 0;
+        slider.dispatchEvent(new Event("input"));
+        fillsBack = gridFills();
+        slider.value = 1;  // leave the first period on screen (the screenshot shows it)
+        slider.dispatchEvent(new Event("input"));
       }
+      var title = document.querySelector(".gridkit-title");
       var report = {
         paths: document.querySelectorAll(".leaflet-overlay-pane svg path.leaflet-interactive").length,
         heat_canvases: heat.length,
         heat_painted_samples: painted,
         slider_painted_samples: sliderPainted,
         slider_caption: sliderCaption,
+        grid_fills: fillsAll,
+        grid_fills_period: fillsPeriod,
+        grid_fills_back: fillsBack,
+        legend_period: legendPeriod,
+        hover_tooltip: hoverTooltip,
+        hover_fill: hoverFill,
+        labels_shown: labelTexts(),
+        title: title ? title.textContent : null,
         layer_control: document.querySelectorAll(".leaflet-control-layers").length,
         layer_entries: document.querySelectorAll(".leaflet-control-layers-overlays label").length,
         legend: document.querySelectorAll(".gridkit-legend").length,

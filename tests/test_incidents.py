@@ -407,3 +407,14 @@ def test_cli_incidents_to_geojson_by_month(sample, grids, tmp_path):
     layer = gpd.read_file(out)
     assert len(layer) == 12 * len(grids)
     assert {"tier", "period", "count"} <= set(layer.columns)
+
+
+def test_time_limits_accept_category_names_and_name_near_misses():
+    from gridkit.incidents import load_sla  # noqa: PLC0415
+
+    limits = load_sla({"time_limits_hours": {"矛盾纠纷": 72, "Fire": 12, "noise": 10}})["time_limits_hours"]
+    assert limits["dispute"] == 72
+    assert limits["fire"] == 12
+    assert limits["noise"] == 10, "a custom category keeps its own code"
+    with pytest.raises(InputDataError, match="did you mean 'dispute'"):
+        load_sla({"time_limits_hours": {"disputes": 72}})

@@ -8,15 +8,22 @@ import re
 import shutil
 
 import folium
+import folium.plugins
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gridkit._assets import ASSETS, PACKAGES, fetch_assets
+from gridkit._maps_js import GridLabels, HeatStyle, TimeSlider, Title
+from gridkit._maps_style import TIER_ORDER, grid_colouring, numeric_classes
 from gridkit.errors import GridkitError
 from gridkit.hotspots import hotspots, kde_surface
 from gridkit.incidents import grid_stats, prepare_incidents
-from gridkit.maps import LABELS, grids_map, offline_html, save_map
+from gridkit.maps import CHANGE_COLOURS, LABELS, TIER_COLOURS, grids_map, offline_html, save_map
 from gridkit.maps import map as gridkit_map
 
 
@@ -177,3 +184,212 @@ def test_assets_come_from_the_npm_packages(tmp_path):
         assert (folder / name).stat().st_size > 0, name
     assert f"Leaflet {PACKAGES['leaflet']}" in (folder / "leaflet.js").read_text(encoding="utf-8")[:300]
     assert "Redistribution" in (folder / "LICENSE-leaflet.heat.txt").read_text(encoding="utf-8")
+
+
+# --- readability: default layers, title, labels, heat scale, slider recolouring, categories -------
+
+
+def _child(fmap: folium.Map, kind: type):
+    found = [c for c in fmap._children.values() if isinstance(c, kind)]
+    return found[0] if found else None
+
+
+def _added(html: str, layer: str) -> bool:
+    """The layer is put on the map when the page opens (folium omits ``addTo`` for show=False)."""
+    return re.search(rf"\b{layer}\s*\.addTo\(\s*map_", html) is not None
+
+
+def test_default_view_shows_grids_and_hot_spots_only(full_map):
+    html = _html(full_map)
+    names = {type(c).__name__: c.get_name() for c in full_map._children.values()}
+    assert _added(html, names["FeatureGroup"])  # grids
+    assert not _added(html, names["HeatMap"])
+    layers = [c for c in full_map._children.values() if isinstance(c, folium.GeoJson)]
+    shown = {c.layer_name: _added(html, c.get_name()) for c in layers}
+    assert shown[LABELS["zh"]["hotspots"]]
+    assert not shown[LABELS["zh"]["routes"]]
+    assert not shown[LABELS["zh"]["wardens"]]
+    assert not shown[LABELS["zh"]["kde"]]
+    assert "L.control.layers" in html  # every layer stays a click away
+
+
+def test_show_picks_the_layers_and_rejects_unknown_ones(sample_layers):
+    grids, prepared, _, spots, routes, wardens = sample_layers
+    fmap = gridkit_map(grids, prepared, spots, routes, wardens, show=("heat", "routes"))
+    html = _html(fmap)
+    heat = _child(fmap, folium.plugins.HeatMap)
+    assert _added(html, heat.get_name())
+    group = _child(fmap, folium.FeatureGroup)
+    assert not _added(html, group.get_name())
+    with pytest.raises(GridkitError, match="unknown layer 'hexes'"):
+        gridkit_map(grids, show=("grids", "hexes"))
+    # without grids the heat layer is the picture: shown by default
+    alone = gridkit_map(incidents=prepared)
+    assert _added(_html(alone), _child(alone, folium.plugins.HeatMap).get_name())
+
+
+def test_title_names_the_district_span_and_counts(sample_layers):
+    _grids, prepared, with_stats, spots, *_ = sample_layers
+    zh = _child(gridkit_map(with_stats, prepared, spots, title="锦官街道"), Title)
+    times = prepared.incidents["reported_at"].dt.tz_localize(None)
+    assert zh.title == "锦官街道"
+    assert f"{times.min():%Y-%m-%d} 至 {times.max():%Y-%m-%d}" in zh.subtitle
+    assert f"{len(with_stats)} 个网格" in zh.subtitle
+    assert f"{len(prepared.incidents):,} 起事件" in zh.subtitle
+    hot = int((spots["significant"] & (spots["gi_z"] > 0)).sum())  # at the FDR level, as the summaries count
+    assert f"{hot} 个显著热点" in zh.subtitle
+    en = _child(gridkit_map(with_stats, prepared, spots, lang="en"), Title)
+    assert en.title == "Grid incident map"
+    assert f"{len(with_stats)} grids" in en.subtitle
+    assert f"{hot} significant hot spots" in en.subtitle
+    assert _child(gridkit_map(with_stats, subtitle=""), Title).subtitle == ""
+
+
+def test_grid_codes_are_labelled_from_the_features(full_map, sample_layers):
+    labels = _child(full_map, GridLabels)
+    assert labels.short == 3  # 15-digit codes: the 3-digit sequence where the full code does not fit
+    html = _html(full_map)
+    assert '"_lx"' in html
+    assert '"_sz"' in html
+    assert "gridkit-label" in html
+
+
+def test_heat_radius_follows_the_kernel_bandwidth(sample_layers, full_map):
+    _grids, prepared, *_ = sample_layers
+    surface = kde_surface(prepared.incidents)
+    fmap = gridkit_map(incidents=prepared, kde=surface)
+    style = _child(fmap, HeatStyle)
+    assert style.radius_m == pytest.approx(min(max(1.5 * surface.attrs["bandwidth_m"], 25.0), 400.0), abs=0.1)
+    assert 0 < style.opacity < 1
+    # without a kde surface the same rule runs on the points
+    alone = _child(gridkit_map(incidents=prepared), HeatStyle)
+    assert alone.radius_m == pytest.approx(style.radius_m, rel=0.05)
+
+
+def _slider(fmap):
+    return _child(fmap, TimeSlider)
+
+
+def _decode(text: str) -> list[int]:
+    return [ord(ch) - 48 for ch in text]
+
+
+def test_slider_recolours_the_grids_by_the_tiers_of_each_month(sample_layers):
+    grids, prepared, with_stats, spots, *_ = sample_layers
+    slider = _slider(gridkit_map(with_stats, prepared, spots))
+    payload = slider.grids
+    monthly = grid_stats(prepared, grids, period="month")
+    periods = sorted(monthly["period"].unique())
+    assert slider.labels == periods
+    ids = with_stats["grid_id"].astype(str).tolist()
+    for k, period in enumerate(periods):
+        part = monthly[monthly["period"] == period].set_index("grid_id")
+        assert _decode(payload["codes"][k]) == [TIER_ORDER.index(part.loc[g, "tier"]) for g in ids]
+        assert payload["values"]["count"][k] == [int(part.loc[g, "count"]) for g in ids]
+        assert payload["values"]["overdue_open"][k] == [int(part.loc[g, "overdue_open"]) for g in ids]
+        shares = [None if pd.isna(v) else round(float(v), 3) for v in part.loc[ids, "on_time_share"]]
+        assert payload["values"]["on_time_share"][k] == shares
+    assert [TIER_COLOURS[t] for t in TIER_ORDER] == payload["palette"]
+    assert payload["tierNames"][:3] == ["绿", "橙", "红"]
+    # the heat slices add up: every point with a time is in one period
+    assert slider.totals[0] == len(prepared.incidents)
+    assert sum(slider.totals[1:]) == len(prepared.incidents)
+    months = prepared.incidents["reported_at"].dt.tz_localize(None).dt.strftime("%Y-%m").value_counts()
+    assert slider.totals[1:] == [int(months[p]) for p in periods]
+
+
+def test_slider_reclassifies_a_metric_per_week(sample_layers):
+    _grids, prepared, with_stats, *_ = sample_layers
+    slider = _slider(gridkit_map(with_stats, prepared, column="per_100_households", lang="en", time_slider="week"))
+    payload = slider.grids
+    assert len(payload["codes"]) == len(slider.labels) == len(payload["legends"]) >= 50
+    assert all(len(c) == len(with_stats) for c in payload["codes"])
+    assert all(label in legend for label, legend in zip(slider.labels, payload["legends"], strict=True))
+    assert "Incidents per 100 households" in payload["legendAll"]
+    # a week's busiest grid is in its top class
+    weekly = grid_stats(prepared, with_stats, period="week").set_index(["period", "grid_id"])["per_100_households"]
+    first = slider.labels[0]
+    values = [weekly.get((first, g), np.nan) for g in with_stats["grid_id"].astype(str)]
+    top = int(np.nanargmax(values))
+    codes = _decode(payload["codes"][0])
+    assert codes[top] == max(c for c in codes if c >= 0)
+
+
+def test_slider_counts_plain_points_by_grid(sample_layers):
+    grids, prepared, *_ = sample_layers
+    points = prepared.incidents[["reported_at", "geometry"]].copy()  # no lifecycle, no grid_id
+    slider = _slider(gridkit_map(grids, points))
+    monthly = prepared.incidents.dropna(subset=["grid_id"]).assign(
+        month=lambda d: d["reported_at"].dt.tz_localize(None).dt.strftime("%Y-%m"))
+    first = monthly[monthly["month"] == slider.labels[0]].groupby("grid_id").size()
+    ids = grids["grid_id"].astype(str).tolist()
+    assert slider.grids["values"]["count"][0] == [int(first.get(g, 0)) for g in ids]
+    assert slider.grids["codes"] is not None  # coloured by the tiers of the month
+
+
+def test_change_of_a_regenerated_plan_has_fixed_colours_and_names(sample_layers):
+    grids = sample_layers[0].copy()
+    kinds = ["kept", "adjusted", "split", "merged", "new"]
+    grids["change"] = [kinds[i % 5] if i < 40 else "kept" for i in range(len(grids))]
+    grids["related"] = None
+    html = _html(gridkit_map(grids))  # change is the default colour when there is no tier
+    for kind in kinds:
+        assert CHANGE_COLOURS[kind] in html
+    for word in ("保持", "调整", "拆分", "合并", "新增"):
+        assert shown(word, html)
+    kept = int((grids["change"] == "kept").sum())
+    assert shown(f"保持 ({kept})", html)
+    en = _html(gridkit_map(grids, column="change", lang="en"))
+    assert shown(f"kept ({kept})", en)
+    assert shown("merged (8)", en)
+    assert not shown("保持", en)
+    # the colours are the fixed ones whatever the order or the set of values
+    only = grids.assign(change="split")
+    fills = set(re.findall(r'"fillColor": "(#[0-9a-f]{6})"', _html(gridkit_map(only))))
+    assert fills == {CHANGE_COLOURS["split"]}
+
+
+def test_a_text_column_gets_a_categorical_legend(sample_layers):
+    grids = sample_layers[0]
+    html = _html(gridkit_map(grids, column="community_id", lang="en"))
+    for community in grids["community_id"].unique():
+        assert community in html
+    assert html.count("gridkit-legend-block") >= 1
+
+
+def test_hot_spots_on_grids_go_into_the_grid_tooltips(full_map, sample_layers):
+    spots = sample_layers[3]
+    html = _html(full_map)
+    assert shown(LABELS["zh"]["gi_z"], html)
+    hot = spots[spots["gi_bin"] != 0]
+    for code in hot["grid_id"]:
+        assert code in html
+    assert '"interactive": false' in html  # the outlines do not hide the grid tooltips
+
+
+def test_grids_without_codes_or_crs_still_map(sample_layers):
+    grids = sample_layers[0].to_crs(4326)[["households", "geometry"]].set_crs(None, allow_override=True)
+    fmap = gridkit_map(grids, column="households", lang="en")
+    assert _child(fmap, GridLabels) is None
+    assert shown("Households", _html(fmap))
+
+
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan"))), min_size=1, max_size=60),
+       st.sampled_from(["count", "deviation", "on_time_share"]))
+def test_numeric_classes_are_ordered_and_cover_every_value(values, column):
+    values = np.array(values, dtype=float)
+    codes, edges = numeric_classes(values, column)
+    finite = np.isfinite(values)
+    assert (codes[~finite] == -1).all()
+    if not finite.any():
+        return
+    n = len(edges) - 1
+    assert 1 <= n <= 5
+    assert ((codes[finite] >= 0) & (codes[finite] < n)).all()
+    order = np.argsort(values[finite], kind="stable")
+    assert (np.diff(codes[finite][order]) >= 0).all()  # a larger value never falls in a lower class
+    if column == "deviation":  # symmetric about 0: 0 sits in the middle class
+        assert edges[0] == -edges[-1]
+    colouring = grid_colouring(pd.DataFrame({column: values}), column, LABELS["en"])
+    assert len(colouring.palette) == len(colouring.names) == n
+    assert sum(1 for f in colouring.fills if f == "#bdbdbd") >= int((~finite).sum())

@@ -114,6 +114,9 @@ def map_command(
     coords: Coords = "wgs84",
     offline: Annotated[bool, typer.Option(help="Page that needs no network: assets inlined, no basemap / 离线")]
     = False,
+    title: Annotated[str | None, typer.Option(help="Title, e.g. the district name / 标题")] = None,
+    show: Annotated[str | None, typer.Option(
+        help="Layers shown at first: grids,hotspots,heat,kde,routes,wardens / 默认显示图层")] = None,
     lang: Lang = "zh",
 ) -> None:
     """Map of grids, incidents, hot spots, routes and wardens / 网格事件地图.
@@ -145,7 +148,8 @@ def map_command(
                 if wardens.suffix.lower() == ".csv" else io.read_layer(wardens, label="wardens")
         fmap = grid_map(layer, points, spots, route_layer, warden_layer, column=column, lang=lang,
                         offline=offline, time_slider=None if time_slider == "none" else time_slider,
-                        tiles=None if offline else "OpenStreetMap")
+                        tiles=None if offline else "OpenStreetMap", sla=sla, title=title,
+                        show=show.split(",") if show else None)
         save_map(fmap, out, offline=offline)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
