@@ -12,6 +12,7 @@ import bz2
 import itertools
 import os
 import re
+import weakref
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -32,6 +33,7 @@ from gridkit.errors import InputDataError
 from gridkit.io import source_name
 
 __all__ = [
+    "clear_node_index",
     "edges_frame",
     "graph_from_osm",
     "nearest_nodes",
@@ -340,6 +342,10 @@ def edges_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
 def nearest_nodes(graph: nx.MultiGraph, points_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Snap points to the nearest graph nodes (straight-line distance).
 
+    The KD-tree over the node coordinates is built once per graph and cached (a weak cache keyed by
+    the graph object, so it goes with the graph); adding or removing nodes rebuilds it. Moving nodes
+    in place (changing ``x``/``y``) is not detected: call :func:`clear_node_index` after that.
+
     Parameters
     ----------
     graph
@@ -353,12 +359,34 @@ def nearest_nodes(graph: nx.MultiGraph, points_xy: np.ndarray) -> tuple[np.ndarr
         Node ids (object array when ids are not integers) and the distances in metres.
     """
     points_xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
-    ids = np.array(list(graph.nodes))
-    if len(ids) == 0:
-        raise InputDataError("the street graph has no nodes to snap to")
-    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float)
-    dist, idx = cKDTree(xy).query(points_xy)
+    ids, tree = _node_index(graph)
+    dist, idx = tree.query(points_xy)
     return ids[idx], np.asarray(dist, dtype=float)
+
+
+_NODE_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _node_index(graph: nx.Graph) -> tuple[np.ndarray, cKDTree]:
+    """Node ids and the KD-tree over their x, y, cached per graph object."""
+    n = graph.number_of_nodes()
+    if n == 0:
+        raise InputDataError("the street graph has no nodes to snap to")
+    nodes = tuple(graph.nodes)
+    key = (n, hash(nodes))
+    cached = _NODE_INDEX.get(graph)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    ids = np.array(nodes)
+    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float)
+    tree = cKDTree(xy)
+    _NODE_INDEX[graph] = (key, ids, tree)
+    return ids, tree
+
+
+def clear_node_index(graph: nx.Graph) -> None:
+    """Forget the cached node KD-tree of ``graph`` (after moving its nodes in place)."""
+    _NODE_INDEX.pop(graph, None)
 
 
 # --------------------------------------------------------------------------------------------------

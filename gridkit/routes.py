@@ -18,12 +18,18 @@ node nearest to the grid's representative point.
   minimum spanning tree of shortest paths, then as above, and the gap to a proven lower bound is
   reported (required length plus the larger of the odd-node matching and the Held–Karp bound on the
   distances between pieces).
-- Several wardens in one grid: the single tour is cut into k closed routes from the depot, min-max
-  balanced (route-first, cluster-second), with the bound max(single optimum / k, longest depot round
-  trip to one required edge).
-- ``mode="buildings"``: a door-to-door tour through every building's access node (its nearest network
-  node), nearest neighbour, 2-opt and Or-opt on network distances, with its gap to the Held–Karp
-  1-tree bound.
+- Several wardens in one grid: the single tour is cut into k closed routes, each from and back to
+  its warden's own station, min-max balanced by a heuristic (route-first, cluster-second: cut points
+  by binary search over several starting points and depot orders, then boundary moves), with the
+  bound max(total / k, longest round trip from the nearest depot to one required edge or stop); total
+  is the single optimum's bound with one depot, else the better of the T-join bound (required length
+  + odd-node matching) and the cut LP with the depots as one root, or, door to door, the spanning
+  tree of the stops with the depots merged.
+- ``mode="buildings"``: a door-to-door tour through every building's access point, its
+  representative point projected onto the nearest street edge (the edge split there, so distances
+  are along-edge offsets plus network distances): exact (Held–Karp recursion) up to 9 stops, else
+  nearest neighbour, 2-opt and Or-opt on network distances with its gap to the Held–Karp 1-tree
+  bound.
 
 Lengths are metres, times minutes, on the graph's metric CRS; output geometries are in the grids' CRS.
 """
@@ -44,6 +50,7 @@ import shapely
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree, shortest_path
 from scipy.spatial import cKDTree
+from shapely.ops import substring
 
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.io import source_name
@@ -52,6 +59,7 @@ __all__ = [
     "ROUTE_COLUMNS",
     "Network",
     "Tour",
+    "access_points",
     "building_tour",
     "held_karp_bound",
     "patrol_routes",
@@ -59,8 +67,12 @@ __all__ = [
     "required_edges",
     "round_trip_bound",
     "routes_for_export",
+    "rpp_lp_bound",
     "rural_postman_exact",
     "split_tour",
+    "split_tour_depots",
+    "subtour_bound",
+    "tjoin_bound",
     "tour_length",
     "tsp_tour",
     "undirected",
@@ -88,19 +100,17 @@ class Network:
     """
 
     def __init__(self, graph: nx.MultiGraph) -> None:
-        self.graph = graph
-        self.crs = graph.graph.get("crs")
-        self.nodes = np.array(list(graph.nodes), dtype=object)
-        self.index = {n: i for i, n in enumerate(self.nodes)}
-        self.xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float).reshape(-1, 2)
+        nodes = np.array(list(graph.nodes), dtype=object)
+        index = {n: i for i, n in enumerate(nodes)}
+        xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float).reshape(-1, 2)
         eu, ev, length, geoms, names = [], [], [], [], []
         for u, v, data in graph.edges(data=True):
-            a, b = self.index[u], self.index[v]
+            a, b = index[u], index[v]
             geom = data.get("geometry")
             if geom is None:
-                geom = shapely.LineString([self.xy[a], self.xy[b]])
+                geom = shapely.LineString([xy[a], xy[b]])
             elif data.get("from_node", u) != u or (
-                    "from_node" not in data and _starts_at(geom, self.xy[b]) and not _starts_at(geom, self.xy[a])):
+                    "from_node" not in data and _starts_at(geom, xy[b]) and not _starts_at(geom, xy[a])):
                 geom = geom.reverse()
             eu.append(a)
             ev.append(b)
@@ -108,14 +118,29 @@ class Network:
             geoms.append(geom)
             name = data.get("name")
             names.append(" / ".join(map(str, name)) if isinstance(name, list) else name)
-        self.eu, self.ev = np.array(eu, dtype=np.int64), np.array(ev, dtype=np.int64)
-        self.length = np.array(length, dtype=float)
-        self.geoms = np.array(geoms, dtype=object)
-        self.names = np.array(names, dtype=object)
+        self.graph = graph
+        self._setup(graph.graph.get("crs"), nodes, xy, np.array(eu, dtype=np.int64), np.array(ev, dtype=np.int64),
+                    np.array(length, dtype=float), np.array(geoms, dtype=object), np.array(names, dtype=object))
+
+    @classmethod
+    def from_arrays(cls, crs: object, nodes: np.ndarray, xy: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+                    length: np.ndarray, geoms: np.ndarray, names: np.ndarray) -> Network:
+        """A network from node ids and coordinates and edge arrays (geometries oriented eu → ev)."""
+        net = cls.__new__(cls)
+        net.graph = None
+        net._setup(crs, nodes, xy, eu, ev, length, geoms, names)
+        return net
+
+    def _setup(self, crs: object, nodes: np.ndarray, xy: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+               length: np.ndarray, geoms: np.ndarray, names: np.ndarray) -> None:
+        self.crs = crs
+        self.nodes, self.xy = nodes, xy
+        self.index = {n: i for i, n in enumerate(nodes)}
+        self.eu, self.ev, self.length, self.geoms, self.names = eu, ev, length, geoms, names
         n = len(self.nodes)
         pair = pd.DataFrame({"a": np.minimum(self.eu, self.ev), "b": np.maximum(self.eu, self.ev),
                              "len": self.length, "e": np.arange(len(self.eu))})
-        best = pair[pair.a != pair.b].sort_values("len").drop_duplicates(["a", "b"])
+        best = pair[pair.a != pair.b].sort_values("len", kind="stable").drop_duplicates(["a", "b"])
         self.best_edge = dict(zip(zip(best.a, best.b, strict=True), best.e, strict=True))
         weight = np.maximum(best.len.to_numpy(), 1e-9)
         self.csr = sp.csr_matrix((np.concatenate([weight, weight]),
@@ -123,6 +148,16 @@ class Network:
                                  shape=(n, n))
         _, self.component = connected_components(self.csr, directed=False)
         self._trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
+        self._edge_trees: dict[int, tuple[shapely.STRtree, np.ndarray]] = {}
+
+    def edge_tree(self, component: int | None = None) -> tuple[shapely.STRtree, np.ndarray]:
+        """STRtree over the edges (of one network component) and their edge indices, cached."""
+        key = -1 if component is None else component
+        if key not in self._edge_trees:
+            edges = (np.arange(len(self.eu)) if component is None
+                     else np.flatnonzero(self.component[self.eu] == component))
+            self._edge_trees[key] = (shapely.STRtree(self.geoms[edges]), edges)
+        return self._edge_trees[key]
 
     def shortest(self, sources: np.ndarray, *, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Distances (m) and predecessors from each of ``sources`` (node indices) to every node."""
@@ -447,6 +482,103 @@ def _connect_bound(gap: np.ndarray) -> float:
     return max(float(nearest.sum()), held_karp_bound(closure))
 
 
+def rpp_lp_bound(net: Network, required: np.ndarray, depot: int | np.ndarray, *, rounds: int = 40) -> float:
+    """LP lower bound (m) on the rural postman tour from ``depot`` covering ``required``.
+
+    With several depots (an array), a bound on the total length of closed walks, each from one of
+    them, that together cover ``required``: the depots and the pieces holding them count as one.
+
+    On the complete graph of the required edges' end nodes and the depot (shortest-path metres;
+    pairs with a shortest path through another of these nodes left out, which changes nothing), the
+    deadhead x ≥ 0 must cross every node set S at least r(S) times: 2 if S is a union of pieces
+    (connected parts of the required edges, the depot a piece of its own when off them), 1 if S holds
+    an odd number of odd-degree nodes. Cutting planes: start from single odd nodes and single pieces,
+    add the node sets of the LP's support that violate a constraint (its components; the pieces'
+    minimum cut, Stoer–Wagner), repeat. Every LP on the way is a relaxation, so the returned value
+    (required length + LP deadhead) is a proven bound whenever the loop stops.
+    """
+    required = np.asarray(required, dtype=np.int64)
+    depots = np.unique(np.atleast_1d(np.asarray(depot, dtype=np.int64)))
+    terminals = np.unique(np.concatenate([net.eu[required], net.ev[required], depots]))
+    nt = len(terminals)
+    req_len = float(net.length[required].sum())
+    if nt < 2:
+        return req_len
+    where = {int(t): i for i, t in enumerate(terminals)}
+    dist = net.shortest(terminals)[0][:, terminals]
+    piece = np.full(nt, -1, dtype=np.int64)
+    for c, nodes in enumerate(_pieces(net, required)):
+        piece[[where[int(v)] for v in nodes]] = c
+    home = np.array([where[int(d)] for d in depots])
+    for h in home:  # a depot off the required edges is a piece of its own
+        if piece[h] < 0:
+            piece[h] = piece.max() + 1
+    piece[np.isin(piece, piece[home])] = piece[home[0]]  # the depots and their pieces are one root
+    piece = np.unique(piece, return_inverse=True)[1]
+    n_pieces = int(piece.max()) + 1
+    odd = np.zeros(nt, dtype=bool)
+    odd[[where[int(v)] for v in _odd_nodes(net, list(required))]] = True
+    i, j = np.triu_indices(nt, 1)
+    keep = np.isfinite(dist[i, j])
+    if nt <= 400:  # a pair is dominated when a shortest path through a third node is as short
+        tol = 1e-6 * max(1.0, float(np.nanmax(np.where(np.isfinite(dist), dist, 0.0))))
+        for t in range(nt):
+            through = dist[i, t] + dist[t, j]
+            keep &= ~((through <= dist[i, j] + tol) & (i != t) & (j != t))
+    pi, pj = i[keep], j[keep]
+    cost = dist[pi, pj]
+    cuts: list[tuple[np.ndarray, float]] = [(np.arange(nt) == v, 1.0) for v in np.flatnonzero(odd)]
+    if n_pieces > 1:
+        cuts += [(piece == c, 2.0) for c in range(n_pieces)]
+    if not cuts:
+        return req_len
+    value = 0.0
+    for _ in range(rounds):
+        member = np.array([m for m, _ in cuts])
+        a_ub = -(member[:, pi] ^ member[:, pj]).astype(float)
+        res = linprog(cost, A_ub=sp.csr_matrix(a_ub), b_ub=-np.array([r for _, r in cuts]), bounds=(0, None),
+                      method="highs")
+        if res.status != 0:
+            break
+        value = max(value, float(res.fun))
+        new = _violated_sets(nt, pi, pj, np.asarray(res.x), piece, n_pieces, odd)
+        known = {m.tobytes() for m, _ in cuts}
+        new = [(m, r) for m, r in new if m.tobytes() not in known]
+        if not new:
+            break
+        cuts += new
+    return req_len + value
+
+
+def _violated_sets(nt: int, pi: np.ndarray, pj: np.ndarray, x: np.ndarray, piece: np.ndarray, n_pieces: int,
+                   odd: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """Node sets (boolean masks) crossed less than required by the LP solution x on pairs (pi, pj)."""
+    out: list[tuple[np.ndarray, float]] = []
+    used = x > 1e-7
+    support = sp.coo_matrix((np.ones(int(used.sum())), (pi[used], pj[used])), shape=(nt, nt))
+    n_comp, label = connected_components(support, directed=False)
+    for c in range(n_comp):  # nothing crosses a component: parity and connectivity checked on it
+        mask = label == c
+        if mask.all():
+            continue
+        if odd[mask].sum() % 2 == 1:
+            out.append((mask, 1.0))
+    if n_pieces > 1:  # pieces contracted: the lightest cut between them (Stoer–Wagner)
+        g = nx.Graph()
+        g.add_nodes_from(range(n_pieces))
+        for a, b, w in zip(piece[pi[used]], piece[pj[used]], x[used], strict=True):
+            if a != b:
+                g.add_edge(int(a), int(b), weight=g.get_edge_data(int(a), int(b), {"weight": 0.0})["weight"] + w)
+        if not nx.is_connected(g):
+            for comp in nx.connected_components(g):
+                out.append((np.isin(piece, list(comp)), 2.0))
+        else:
+            cut, (side, _) = nx.stoer_wagner(g)
+            if cut < 2.0 - 1e-6:
+                out.append((np.isin(piece, list(side)), 2.0))
+    return out
+
+
 def _euler(net: Network, steps: list[int], depot: int) -> list[tuple[int, bool]]:
     """Euler circuit from ``depot`` over the multiset of edge indices ``steps`` (all degrees even)."""
     if not steps:
@@ -559,7 +691,7 @@ def postman_tour(net: Network, required: np.ndarray, depot: int, *, exact_up_to:
         dist_r, _ = net.shortest(odd_r)
         pairs = _min_matching(dist_r[:, odd_r])
         t_join = float(sum(dist_r[a, odd_r[b]] for a, b in pairs))
-        lower = req_len + max(t_join, connect)
+        lower = max(req_len + max(t_join, connect), rpp_lp_bound(net, required, depot))
     odd = _odd_nodes(net, steps)
     span = float(net.length[steps].sum())
     sources = odd
@@ -614,50 +746,159 @@ def split_tour(net: Network, tour: Tour, k: int, serving: np.ndarray) -> list[li
         required edge, or arrival at a stop). Each route keeps the steps between its first and last
         serving step and walks the shortest paths from and back to the depot.
     """
-    walk, depot = tour.walk, tour.depot
-    if k <= 1 or len(walk) == 0:
-        return [walk]
-    dist_dep, pred_dep = net.shortest([depot])
-    d = dist_dep[0]
-    nodes = net.walk_nodes(walk, depot)
-    cum = np.concatenate([[0.0], np.cumsum(net.length[[e for e, _ in walk]])])
+    if k <= 1 or len(tour.walk) == 0:
+        return [tour.walk]
+    return [w for w in split_tour_depots(net, tour, np.full(k, tour.depot), serving) if w]
+
+
+def split_tour_depots(net: Network, tour: Tour, depots: np.ndarray, serving: np.ndarray, *,
+                      rotations: int = 6) -> list[list[tuple[int, bool]]]:
+    """Cut ``tour`` into closed walks, walk i from and back to ``depots[i]``, keeping the longest short.
+
+    A heuristic for min-max routes with different depots (route-first, cluster-second): the single
+    closed walk is cut between its serving steps into at most k consecutive stretches, each walked
+    from its warden's depot (shortest path to the stretch's first serving step, the stretch, shortest
+    path back). For several starting points on the (cyclic) walk (``rotations`` evenly spaced ones,
+    and the ends of the 2k longest deadhead stretches between serving steps) and several orders of the depots
+    along it (all orders up to 3 depots; above, the depots sorted by their nearest point on the walk
+    and its cyclic shifts both ways), a binary search on the longest route with a greedy cut gives
+    the stretches; then each boundary between neighbouring stretches is moved to where the longer
+    of the two is shortest, while that helps.
+
+    Parameters
+    ----------
+    net, tour
+        The network and the single closed walk (from ``tour.depot``).
+    depots
+        Node index of each route's depot (one per warden; repeats allowed).
+    serving
+        Boolean per step of ``tour.walk``: True where the step serves something (first pass over a
+        required edge, or arrival at a stop).
+
+    Returns
+    -------
+    list
+        One walk per depot, in the order of ``depots``; a walk is empty when the tour has fewer
+        serving stretches than depots.
+    """
+    depots = np.asarray(depots, dtype=np.int64)
+    k, walk = len(depots), tour.walk
     idx = np.flatnonzero(serving)
-    # cut only between serving steps: segment = serving steps idx[a..b]
-    start_node, end_node = nodes[idx], nodes[idx + 1]
-    start_c, end_c = cum[idx], cum[idx + 1]
+    if k == 0:
+        return []
+    if len(walk) == 0 or len(idx) == 0:
+        return [list(walk) if i == 0 else [] for i in range(k)]
+    uniq, inv = np.unique(depots, return_inverse=True)
+    dist, pred = net.shortest(uniq)
+    m, n_serve = len(walk), len(idx)
+    nodes = net.walk_nodes(walk, tour.depot)
+    node2 = np.concatenate([nodes[:-1], nodes])  # the walk twice: stretches may wrap around
+    lengths = net.length[[e for e, _ in walk]]
+    cum = np.concatenate([[0.0], np.cumsum(np.concatenate([lengths, lengths]))])
+    idx2 = np.concatenate([idx, idx + m])
+    best: tuple[float, np.ndarray, list[tuple[int, int]], tuple[int, ...]] | None = None
+    gaps = cum[idx2[1: n_serve + 1]] - cum[idx2[:n_serve] + 1]  # deadhead after each serving step
+    starts = np.concatenate([np.linspace(0, n_serve, max(1, rotations), endpoint=False).astype(int),
+                             (np.argsort(-gaps, kind="stable")[: 2 * k] + 1) % n_serve])
+    for r in np.unique(starts):
+        pos = idx2[r: r + n_serve]
+        arrays = (node2[pos], node2[pos + 1], cum[pos], cum[pos + 1])
+        for order in _depot_orders(dist, inv, node2[pos]):
+            segs = _minmax_cut(dist, inv[list(order)], *arrays)
+            segs = _shift_boundaries(dist, inv[list(order)], segs, *arrays)
+            value = max(_stretch_cost(dist, inv[order[j]], a, b, *arrays) for j, (a, b) in enumerate(segs))
+            if best is None or value < best[0] - 1e-9:
+                best = (value, pos, segs, order)
+    _, pos, segs, order = best
+    doubled = walk + walk
+    routes: list[list[tuple[int, bool]]] = [[] for _ in range(k)]
+    for j, (a, b) in enumerate(segs):
+        row = int(inv[order[j]])
+        home = int(uniq[row])
+        first, last = int(node2[pos[a]]), int(node2[pos[b] + 1])
+        out = net.path(pred[row], home, first)
+        back = [(e, not fwd) for e, fwd in reversed(net.path(pred[row], home, last))]
+        routes[order[j]] = out + doubled[pos[a]: pos[b] + 1] + back
+    return routes
+
+
+def _depot_orders(dist: np.ndarray, inv: np.ndarray, start_nodes: np.ndarray) -> list[tuple[int, ...]]:
+    """Orders of the routes (warden indices) to try along the walk, distinct in their depots."""
+    k = len(inv)
+    if k <= 3:
+        candidates = list(itertools.permutations(range(k)))
+    else:
+        along = np.argmin(dist[inv][:, start_nodes], axis=1)  # nearest point of the walk per depot
+        base = list(np.argsort(along, kind="stable"))
+        candidates = [tuple(int(x) for x in np.roll(base, -i)) for i in range(k)]
+        candidates += [tuple(int(x) for x in np.roll(base[::-1], -i)) for i in range(k)]
+    seen, out = set(), []
+    for order in candidates:
+        key = tuple(int(inv[i]) for i in order)
+        if key not in seen:
+            seen.add(key)
+            out.append(tuple(order))
+    return out
+
+
+def _stretch_cost(dist: np.ndarray, row: int, a: int, b: int, st_node: np.ndarray, en_node: np.ndarray,
+                  st_c: np.ndarray, en_c: np.ndarray) -> float:
+    return float(dist[row, st_node[a]] + en_c[b] - st_c[a] + dist[row, en_node[b]])
+
+
+def _minmax_cut(dist: np.ndarray, rows: np.ndarray, st_node: np.ndarray, en_node: np.ndarray,
+                st_c: np.ndarray, en_c: np.ndarray) -> list[tuple[int, int]]:
+    """Stretches (a, b) of serving steps, stretch j from depot row ``rows[j]``: binary search + greedy."""
+    n = len(st_node)
 
     def greedy(limit: float) -> list[tuple[int, int]] | None:
         segs, a = [], 0
-        while a < len(idx):
-            cost = d[start_node[a]] + end_c[a:] - start_c[a] + d[end_node[a:]]
-            fits = np.flatnonzero(cost <= limit)
-            if len(fits) == 0 or fits[0] != 0:
-                return None
-            # longest prefix that fits (cost is not monotone: take the last b with all before fitting)
+        for row in rows:
+            if a >= n:
+                break
+            cost = dist[row, st_node[a]] + en_c[a:] - st_c[a] + dist[row, en_node[a:]]
             bad = np.flatnonzero(cost > limit)
-            b = a + (int(bad[0]) - 1 if len(bad) else len(cost) - 1)
+            if len(bad) and bad[0] == 0:
+                return None
+            b = a + (int(bad[0]) - 1 if len(bad) else n - 1 - a)
             segs.append((a, b))
             a = b + 1
-        return segs
+        return segs if a >= n else None
 
-    lo, hi = 0.0, float(cum[-1]) + 2 * float(d[nodes].max()) + 1.0
-    best = greedy(hi)
-    for _ in range(50):
+    hi = float(dist[rows[0], st_node[0]] + en_c[-1] - st_c[0] + dist[rows[0], en_node[-1]])
+    best = greedy(hi) or [(0, n - 1)]
+    lo = 0.0
+    for _ in range(40):
+        if hi - lo < max(0.5, 1e-4 * hi):
+            break
         mid = (lo + hi) / 2
         segs = greedy(mid)
-        if segs is not None and len(segs) <= k:
+        if segs is not None:
             hi, best = mid, segs
         else:
             lo = mid
-        if hi - lo < 0.05:
+    return best
+
+
+def _shift_boundaries(dist: np.ndarray, rows: np.ndarray, segs: list[tuple[int, int]], st_node: np.ndarray,
+                      en_node: np.ndarray, st_c: np.ndarray, en_c: np.ndarray) -> list[tuple[int, int]]:
+    """Move each boundary between neighbouring stretches to where the longer of the two is shortest."""
+    segs = list(segs)
+    for _ in range(3 * len(segs)):
+        moved = False
+        for j in range(len(segs) - 1):
+            (a, b), (_, d) = segs[j], segs[j + 1]
+            cut = np.arange(a, d)  # stretch j ends at cut, j + 1 starts at cut + 1
+            left = dist[rows[j], st_node[a]] + en_c[cut] - st_c[a] + dist[rows[j], en_node[cut]]
+            right = dist[rows[j + 1], st_node[cut + 1]] + en_c[d] - st_c[cut + 1] + dist[rows[j + 1], en_node[d]]
+            worse = np.maximum(left, right)
+            i = int(np.argmin(worse))
+            if worse[i] < worse[b - a] - 1e-9:
+                segs[j], segs[j + 1] = (a, int(cut[i])), (int(cut[i]) + 1, d)
+                moved = True
+        if not moved:
             break
-    routes = []
-    for a, b in best or []:
-        inner = walk[idx[a]: idx[b] + 1]
-        out = net.path(pred_dep[0], depot, int(start_node[a]))
-        back = [(e, not fwd) for e, fwd in reversed(net.path(pred_dep[0], depot, int(end_node[b])))]
-        routes.append(out + inner + back)
-    return routes
+    return segs
 
 
 def _serving_edges(walk: list[tuple[int, bool]], required: set[int]) -> np.ndarray:
@@ -670,23 +911,63 @@ def _serving_edges(walk: list[tuple[int, bool]], required: set[int]) -> np.ndarr
     return serving
 
 
-def round_trip_bound(net: Network, required: np.ndarray, depot: int) -> float:
-    """Longest depot round trip to walk one required edge: a lower bound on the longest of k routes (m)."""
+def round_trip_bound(net: Network, required: np.ndarray, depot: int | np.ndarray) -> float:
+    """Longest round trip to walk one required edge from its nearest depot (m).
+
+    A lower bound on the longest of k routes: some route walks the edge and returns to its depot.
+    ``depot`` is one node index or an array of them (one per route).
+    """
     if len(required) == 0:
         return 0.0
-    d = net.shortest([depot])[0][0]
-    a, b = d[net.eu[required]], d[net.ev[required]]
-    return float((np.minimum(a, b) + np.maximum(a, b) + net.length[required]).max()) if len(required) else 0.0
+    d = net.shortest(np.unique(np.atleast_1d(depot)))[0]
+    trip = d[:, net.eu[required]] + d[:, net.ev[required]] + net.length[required][None, :]
+    return float(trip.min(axis=0).max())
+
+
+def tjoin_bound(net: Network, required: np.ndarray) -> float:
+    """Required length plus the minimum matching of its odd-degree nodes on network distances (m).
+
+    A lower bound on the total length of any set of closed walks covering ``required`` (their union
+    has every degree even, so its extra edges join the odd nodes in pairs), whatever the depots.
+    """
+    required = np.asarray(required, dtype=np.int64)
+    if len(required) == 0:
+        return 0.0
+    odd = _odd_nodes(net, list(required))
+    total = float(net.length[required].sum())
+    if len(odd) == 0:
+        return total
+    dist, _ = net.shortest(odd)
+    return total + float(sum(dist[a, odd[b]] for a, b in _min_matching(dist[:, odd])))
+
+
+def _forest_bound(net: Network, stops: np.ndarray, depots: np.ndarray) -> float:
+    """Minimum spanning tree of the stops with all depots merged into one node (m).
+
+    A lower bound on the total length of closed walks from the depots that visit every stop: their
+    union joins every stop to some depot.
+    """
+    depots = np.unique(depots)
+    stops = np.setdiff1d(np.asarray(stops, dtype=np.int64), depots)
+    if len(stops) == 0:
+        return 0.0
+    dist = net.shortest(stops)[0]
+    matrix = np.zeros((len(stops) + 1, len(stops) + 1))
+    matrix[1:, 1:] = dist[:, stops]
+    matrix[0, 1:] = matrix[1:, 0] = dist[:, depots].min(axis=1)
+    return _prim(matrix)[0]
 
 
 # --------------------------------------------------------------------------------------------------
 # door-to-door tours (TSP on network distances)
 
 
-def tsp_tour(dist: np.ndarray, *, start: int = 0) -> list[int]:
-    """A short closed tour through every row of ``dist`` from ``start``: nearest neighbour, 2-opt, Or-opt.
+def tsp_tour(dist: np.ndarray, *, start: int = 0, kicks: int = 50, seed: int = 0) -> list[int]:
+    """A short closed tour through every row of ``dist`` from ``start`` (iterated local search).
 
-    Returns the visiting order (a permutation of ``range(n)`` beginning with ``start``).
+    Nearest neighbour, then 2-opt and Or-opt to a local optimum; then ``kicks`` times a random
+    double-bridge move followed by the same local search, keeping the best tour (deterministic for a
+    given ``seed``). Returns the visiting order (a permutation of ``range(n)`` beginning with ``start``).
     """
     n = len(dist)
     if n <= 3:
@@ -699,56 +980,109 @@ def tsp_tour(dist: np.ndarray, *, start: int = 0) -> list[int]:
         nxt = int(np.argmin(row))
         order.append(nxt)
         free[nxt] = False
-    tour = np.array(order)
+    best = _local_search(dist, np.array(order))
+    best_len = _cycle_length(dist, best)
+    rng = np.random.default_rng(seed)
+    for _ in range(kicks if n >= 8 else 0):
+        p1, p2, p3 = np.sort(rng.choice(np.arange(1, n), size=3, replace=False))
+        kicked = np.concatenate([best[:p1], best[p2:p3], best[p1:p2], best[p3:]])
+        kicked = _local_search(dist, kicked)
+        length = _cycle_length(dist, kicked)
+        if length < best_len - 1e-9:
+            best, best_len = kicked, length
+    return best.tolist()
+
+
+def _local_search(dist: np.ndarray, tour: np.ndarray) -> np.ndarray:
     while _two_opt(dist, tour) | _or_opt(dist, tour):
         pass
-    return tour.tolist()
+    return tour
+
+
+def _cycle_length(dist: np.ndarray, tour: np.ndarray) -> float:
+    return float(dist[tour, np.roll(tour, -1)].sum())
 
 
 def _two_opt(dist: np.ndarray, tour: np.ndarray) -> bool:
-    """Reverse stretches of ``tour`` (in place) while that shortens it; True if anything changed."""
+    """Best-improvement 2-opt (in place, the start kept first); True if anything changed."""
     n = len(tour)
-    changed, improved = False, True
-    while improved:
-        improved = False
-        for i in range(1, n - 1):
-            a, b = tour[i - 1], tour[i]
-            c = tour[i + 1:]
-            dnext = tour[np.r_[i + 2: n, 0]][: len(c)]
-            delta = dist[a, c] + dist[b, dnext] - dist[a, b] - dist[c, dnext]
-            j = int(np.argmin(delta))
-            if delta[j] < -1e-9:
-                tour[i: i + 2 + j] = tour[i: i + 2 + j][::-1]
-                improved = changed = True
-    return changed
+    changed = False
+    lower = np.tril(np.ones((n - 1, n - 1), dtype=bool))
+    while True:
+        a, b = tour[:-1], tour[1:]  # edge before position i = 1..n-1
+        c, d = tour[1:], np.roll(tour, -1)[1:]  # edge after position j = 1..n-1
+        delta = (dist[a[:, None], c[None, :]] + dist[b[:, None], d[None, :]]
+                 - dist[a, b][:, None] - dist[c, d][None, :])
+        delta[lower] = np.inf  # j > i
+        k = int(np.argmin(delta))
+        if delta.flat[k] >= -1e-9:
+            return changed
+        i, j = divmod(k, n - 1)
+        tour[i + 1: j + 2] = tour[i + 1: j + 2][::-1]
+        changed = True
 
 
 def _or_opt(dist: np.ndarray, tour: np.ndarray) -> bool:
-    """Move one stretch of 1-3 stops (either way round) elsewhere if that shortens ``tour`` (in place)."""
+    """Best move of one stretch of 1-3 stops (either way round) elsewhere, in place; True if it shortened."""
     n = len(tour)
+    after_t = np.roll(tour, -1)
+    edge = dist[tour, after_t]  # edge p: tour[p] -> tour[p + 1]
+    pos = np.arange(n)[None, :]
+    best = (-1e-9, None)
     for size in (1, 2, 3):
-        for i in range(1, n - size + 1):
-            seg = tour[i: i + size]
-            prev, nxt = tour[i - 1], tour[(i + size) % n]
-            gain = dist[prev, seg[0]] + dist[seg[-1], nxt] - dist[prev, nxt]
-            rest = np.concatenate([tour[:i], tour[i + size:]])
-            a, b = rest, np.roll(rest, -1)
-            fwd = dist[a, seg[0]] + dist[seg[-1], b] - dist[a, b]
-            rev = dist[a, seg[-1]] + dist[seg[0], b] - dist[a, b]
-            j_f, j_r = int(np.argmin(fwd)), int(np.argmin(rev))
-            cost, j, piece = (fwd[j_f], j_f, seg) if fwd[j_f] <= rev[j_r] else (rev[j_r], j_r, seg[::-1])
-            if cost < gain - 1e-9:
-                tour[:] = np.concatenate([rest[: j + 1], piece, rest[j + 1:]])
-                if tour[0] != rest[0]:  # keep the start first
-                    tour[:] = np.roll(tour, -int(np.flatnonzero(tour == rest[0])[0]))
-                return True
-    return False
+        starts = np.arange(1, n - size + 1)  # the start (position 0) never moves
+        if len(starts) == 0:
+            continue
+        first, last = tour[starts], tour[starts + size - 1]
+        prev, after = tour[starts - 1], tour[(starts + size) % n]
+        gain = dist[prev, first] + dist[last, after] - dist[prev, after]
+        fwd = dist[tour[None, :], first[:, None]] + dist[last[:, None], after_t[None, :]] - edge[None, :]
+        rev = dist[tour[None, :], last[:, None]] + dist[first[:, None], after_t[None, :]] - edge[None, :]
+        own = (pos >= starts[:, None] - 1) & (pos <= starts[:, None] + size - 1)
+        cost = np.where(own, np.inf, np.minimum(fwd, rev)) - gain[:, None]
+        k = int(np.argmin(cost))
+        if cost.flat[k] < best[0]:
+            r, p = divmod(k, n)
+            best = (float(cost.flat[k]), (int(starts[r]), size, p, bool(rev[r, p] < fwd[r, p])))
+    if best[1] is None:
+        return False
+    i, size, p, backwards = best[1]
+    seg = tour[i: i + size][::-1] if backwards else tour[i: i + size].copy()
+    rest = np.concatenate([tour[:i], tour[i + size:]])
+    at = p if p < i else p - size  # insert after tour[p], now rest[at]
+    tour[:] = np.concatenate([rest[: at + 1], seg, rest[at + 1:]])
+    return True
 
 
-def held_karp_bound(dist: np.ndarray, *, iterations: int = 200) -> float:
+def _prim(w: np.ndarray) -> tuple[float, np.ndarray]:
+    """Minimum spanning tree of a dense symmetric matrix (Prim, O(n^2)): its cost and node degrees."""
+    n = len(w)
+    degree = np.zeros(n)
+    if n <= 1:
+        return 0.0, degree
+    inside = np.zeros(n, dtype=bool)
+    inside[0] = True
+    best = w[0].copy()
+    link = np.zeros(n, dtype=np.int64)
+    cost = 0.0
+    for _ in range(n - 1):
+        j = int(np.argmin(np.where(inside, np.inf, best)))
+        cost += float(best[j])
+        degree[j] += 1
+        degree[link[j]] += 1
+        inside[j] = True
+        closer = w[j] < best
+        best = np.where(closer, w[j], best)
+        link = np.where(closer, j, link)
+    return cost, degree
+
+
+def held_karp_bound(dist: np.ndarray, *, iterations: int = 300, upper: float | None = None) -> float:
     """Held–Karp 1-tree lower bound (m) on the shortest closed tour through all rows of ``dist``.
 
-    Subgradient ascent on node penalties; node 0 is the special node of the 1-tree.
+    Subgradient ascent on node penalties; node 0 is the special node of the 1-tree. With ``upper``
+    (the length of a known tour) the steps follow Polyak's rule, λ (upper - value) / |g|², with λ
+    halved after 15 steps without progress; otherwise a geometrically shrinking step.
     """
     n = len(dist)
     if n <= 1:
@@ -758,43 +1092,244 @@ def held_karp_bound(dist: np.ndarray, *, iterations: int = 200) -> float:
     pi = np.zeros(n)
     best = 0.0
     step = float(np.median(dist[np.isfinite(dist) & (dist > 0)])) if n > 2 else 1.0
+    lam, stall = 2.0, 0
     for it in range(iterations):
         w = dist + pi[:, None] + pi[None, :]
-        sub = w[1:, 1:]
-        shift = float(sub.min()) - 1.0  # scipy drops zero and cannot take negative weights: shift them
-        tree = minimum_spanning_tree(sp.csr_matrix((sub - shift) * (1 - np.eye(n - 1)))).tocoo()
-        degree = np.zeros(n)
-        np.add.at(degree, tree.row + 1, 1)
-        np.add.at(degree, tree.col + 1, 1)
-        cost = float(sub[tree.row, tree.col].sum())
+        cost, degree = _prim(w[1:, 1:])
+        degree = np.concatenate([[0.0], degree])
         two = np.argsort(w[0, 1:])[:2] + 1
         cost += float(w[0, two].sum())
         degree[0] = 2
         degree[two] += 1
         value = cost - 2.0 * float(pi.sum())
-        best = max(best, value)
+        if value > best + 1e-9:
+            best, stall = value, 0
+        else:
+            stall += 1
         sub_grad = degree - 2
-        if not sub_grad.any():
+        norm2 = float((sub_grad ** 2).sum())
+        if norm2 == 0:
             break
-        t = step * (0.95 ** it) / max(1.0, float(np.sqrt((sub_grad ** 2).sum())))
+        if upper is not None and upper > value:
+            if stall >= 15:
+                lam, stall = lam / 2, 0
+            if lam < 1e-4 or upper - best < 1e-6 * upper:
+                break
+            t = lam * (upper - value) / norm2
+        else:
+            t = step * (0.95 ** it) / max(1.0, np.sqrt(norm2))
         pi += t * sub_grad
     return best
 
 
-def building_tour(net: Network, stops: np.ndarray, depot: int) -> Tour:
-    """Closed walk from ``depot`` through every node index in ``stops`` (door-to-door, 走访)."""
-    points = np.unique(np.concatenate([[depot], stops]))
+def subtour_bound(dist: np.ndarray, *, rounds: int = 100) -> float:
+    """Subtour-elimination LP lower bound (m) on the shortest closed tour through all rows of ``dist``.
+
+    The Held–Karp bound computed as the LP itself (HiGHS) rather than by subgradient ascent: x on
+    the pairs, 0 ≤ x ≤ 1, every row of degree 2, cutting planes x(δ(S)) ≥ 2 for the components of the
+    LP's support and its minimum cut (Stoer–Wagner) until none is violated. ``dist`` must be a
+    metric (shortest paths), so that the shortest closed walk is a Hamiltonian cycle. Each LP on the
+    way is a relaxation: the value returned is a bound even if the rounds run out.
+    """
+    n = len(dist)
+    if n <= 2:
+        return 2.0 * float(dist[0, 1]) if n == 2 else 0.0
+    i, j = np.triu_indices(n, 1)
+    cost = dist[i, j]
+    pairs = np.arange(len(i))
+    a_eq = sp.csr_matrix((np.ones(2 * len(i)), (np.concatenate([i, j]), np.concatenate([pairs, pairs]))),
+                         shape=(n, len(i)))
+    cuts: list[np.ndarray] = []
+    value = 0.0
+    for _ in range(rounds):
+        a_ub = sp.csr_matrix(-np.array([(m[i] ^ m[j]) for m in cuts], dtype=float)) if cuts else None
+        res = linprog(cost, A_ub=a_ub, b_ub=-2.0 * np.ones(len(cuts)) if cuts else None, A_eq=a_eq,
+                      b_eq=2.0 * np.ones(n), bounds=(0, 1), method="highs")
+        if res.status != 0:
+            break
+        value = max(value, float(res.fun))
+        x = np.asarray(res.x)
+        used = x > 1e-9
+        g = nx.Graph()
+        g.add_nodes_from(range(n))
+        g.add_weighted_edges_from(zip(i[used].tolist(), j[used].tolist(), x[used].tolist(), strict=True))
+        if not nx.is_connected(g):
+            new = [np.isin(np.arange(n), list(c)) for c in nx.connected_components(g)]
+        else:
+            cut, (side, _) = nx.stoer_wagner(g)
+            if cut >= 2.0 - 1e-6:
+                break
+            new = [np.isin(np.arange(n), list(side))]
+        cuts += new
+    return value
+
+
+def _tsp_exact(dist: np.ndarray) -> tuple[list[int], float]:
+    """Shortest closed tour from row 0 through every row (Held–Karp recursion, O(2^n n^2); n <= ~11)."""
+    n = len(dist)
+    if n <= 2:
+        return list(range(n)), float(dist[0, 1] + dist[1, 0]) if n == 2 else 0.0
+    m = n - 1
+    inner = dist[1:, 1:]
+    dp = np.full((1 << m, m), np.inf)
+    parent = np.full((1 << m, m), -1, dtype=np.int64)
+    dp[1 << np.arange(m), np.arange(m)] = dist[0, 1:]
+    bits = 1 << np.arange(m)
+    for mask in range(1, 1 << m):
+        cur = dp[mask]
+        free = np.flatnonzero((mask & bits) == 0)
+        if len(free) == 0 or not np.isfinite(cur).any():
+            continue
+        total = cur[:, None] + inner[:, free]
+        best_from = np.argmin(total, axis=0)
+        best = total[best_from, np.arange(len(free))]
+        nxt = mask | bits[free]
+        better = best < dp[nxt, free]
+        dp[nxt[better], free[better]] = best[better]
+        parent[nxt[better], free[better]] = best_from[better]
+    full = (1 << m) - 1
+    finish = dp[full] + dist[1:, 0]
+    last = int(np.argmin(finish))
+    order, mask = [], full
+    while last >= 0:
+        order.append(last + 1)
+        prev = int(parent[mask, last])
+        mask &= ~(1 << last)
+        last = prev
+    return [0, *order[::-1]], float(finish.min())
+
+
+def building_tour(net: Network, stops: np.ndarray, depot: int, *, exact_up_to: int = 9,
+                  subtour_up_to: int = 150) -> Tour:
+    """Closed walk from ``depot`` through every node index in ``stops`` (door-to-door, 走访).
+
+    Up to ``exact_up_to`` stops besides the depot the shortest tour (Held–Karp recursion, ``exact``);
+    above, :func:`tsp_tour` (iterated 2-opt and Or-opt) with the Held–Karp bound as ``lower_bound_m``:
+    the subtour LP up to ``subtour_up_to`` stops (:func:`subtour_bound`), and the better of it and
+    the 1-tree subgradient bound (:func:`held_karp_bound`).
+    Distances are shortest paths on ``net`` (metres), e.g. a network split at the buildings' access
+    points by :func:`access_points`.
+    """
+    points = np.unique(np.concatenate([[depot], np.asarray(stops, dtype=np.int64)]))
     points = np.concatenate([[depot], points[points != depot]])
     if len(points) == 1:
         return Tour(depot=depot, method="tsp")
     dist, pred = net.shortest(points)
     matrix = dist[:, points]
-    order = tsp_tour(matrix, start=0)
+    if len(points) - 1 <= exact_up_to:
+        order, best = _tsp_exact(matrix)
+        exact = True
+    else:
+        order = tsp_tour(matrix, start=0)
+        exact = False
     walk: list[tuple[int, bool]] = []
     for a, b in zip(order, [*order[1:], order[0]], strict=True):
         walk += net.path(pred[a], int(points[a]), int(points[b]))
-    bound = held_karp_bound(matrix)
-    return Tour(depot=depot, walk=walk, lower_bound_m=bound, exact=False, method="tsp")
+    if exact:
+        bound = best
+    else:
+        upper = float(sum(matrix[a, b] for a, b in zip(order, [*order[1:], order[0]], strict=True)))
+        bound = held_karp_bound(matrix, upper=upper, iterations=100)
+        if len(matrix) <= subtour_up_to:
+            bound = max(bound, subtour_bound(matrix))
+    return Tour(depot=depot, walk=walk, lower_bound_m=bound, exact=exact, method="tsp")
+
+
+def access_points(net: Network, points_xy: np.ndarray, *, component: int | None = None,
+                  merge_m: float = 1.0) -> tuple[Network, np.ndarray, np.ndarray]:
+    """Access points of buildings on the street: each point projected onto its nearest street edge.
+
+    Every point (e.g. a building's representative point) is projected onto the nearest edge (of one
+    network component) with ``line_locate_point``; the edge is split there into two edges with
+    their part of the geometry and of the length, so that shortest paths (the along-edge offsets plus
+    the network distances between the edge's end nodes) and the route line reach the door. A
+    projection within ``merge_m`` metres of an edge end is that end node; projections on one edge
+    within ``merge_m`` of each other share one access point.
+
+    Parameters
+    ----------
+    net
+        The network (metric CRS).
+    points_xy
+        Array (n, 2) of x, y in the network's CRS (metres).
+    component
+        Network component to project onto (default: any edge).
+    merge_m
+        Tolerance in metres.
+
+    Returns
+    -------
+    (Network, numpy.ndarray, numpy.ndarray)
+        The split network (the original nodes keep their indices, original edge ``e`` keeps the
+        first piece, new nodes and pieces are appended), the access node index of each point, and
+        each point's straight distance to the street (m).
+    """
+    xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 0 or len(net.eu) == 0:
+        return net, np.empty(0, dtype=np.int64), np.empty(0)
+    pts = shapely.points(xy)
+    tree, edges = net.edge_tree(component)
+    if len(edges) == 0:  # a component without edges (a lone node): project onto any edge
+        tree, edges = net.edge_tree(None)
+    (pi, ti), dist = tree.query_nearest(pts, all_matches=False, return_distance=True)
+    order = np.argsort(pi, kind="stable")
+    e, dist = edges[ti[order]], np.asarray(dist)[order]
+    geom = net.geoms[e]
+    glen = shapely.length(geom)
+    t = shapely.line_locate_point(geom, pts)
+    scale = np.where(glen > 0, net.length[e] / np.where(glen > 0, glen, 1.0), 0.0)
+    s = t * scale
+    node = np.full(len(xy), -1, dtype=np.int64)
+    at_u = s <= merge_m
+    at_v = ~at_u & (net.length[e] - s <= merge_m)
+    node[at_u], node[at_v] = net.eu[e[at_u]], net.ev[e[at_v]]
+    inner = np.flatnonzero(node < 0)
+    if len(inner) == 0:
+        return net, node, dist
+    return _split_edges(net, e[inner], t[inner], inner, node, merge_m), node, dist
+
+
+def _split_edges(net: Network, edge_of: np.ndarray, along: np.ndarray, inner: np.ndarray, node: np.ndarray,
+                 merge_m: float) -> Network:
+    """Split edges at points ``along`` (geometry units from eu) of ``edge_of``; set ``node[inner]`` in place."""
+    n0 = len(net.nodes)
+    new_xy: list[np.ndarray] = []
+    eu, ev, length = list(net.eu), list(net.ev), list(net.length)
+    geoms, names = list(net.geoms), list(net.names)
+    frame = pd.DataFrame({"i": inner, "e": edge_of, "t": along}).sort_values(["e", "t"], kind="stable")
+    for edge, group in frame.groupby("e", sort=True):
+        line = net.geoms[edge]
+        k = float(net.length[edge]) / max(line.length, 1e-12)  # metres per geometry unit
+        clusters: list[tuple[float, list[int]]] = []  # (cut in geometry units, point indices)
+        for i, ti_ in zip(group["i"], group["t"], strict=True):
+            if clusters and (ti_ - clusters[-1][0]) * k <= merge_m:
+                clusters[-1][1].append(int(i))
+            else:
+                clusters.append((float(ti_), [int(i)]))
+        first_new = n0 + len(new_xy)
+        for j, (cut, idx) in enumerate(clusters):
+            node[idx] = first_new + j
+            new_xy.append(shapely.get_coordinates(shapely.line_interpolate_point(line, cut))[0])
+        bounds = [0.0, *(c for c, _ in clusters), line.length]
+        ends = [int(net.eu[edge]), *range(first_new, first_new + len(clusters)), int(net.ev[edge])]
+        for j, (a, b) in enumerate(itertools.pairwise(bounds)):
+            piece = substring(line, a, b)
+            if j == 0:
+                ev[edge], length[edge], geoms[edge] = ends[1], (b - a) * k, piece
+            else:
+                eu.append(ends[j])
+                ev.append(ends[j + 1])
+                length.append((b - a) * k)
+                geoms.append(piece)
+                names.append(net.names[edge])
+    nodes = np.empty(n0 + len(new_xy), dtype=object)
+    nodes[:n0] = net.nodes
+    nodes[n0:] = [-(i + 1) for i in range(len(new_xy))]
+    split = Network.from_arrays(net.crs, nodes, np.vstack([net.xy, np.array(new_xy)]),
+                                np.array(eu, dtype=np.int64), np.array(ev, dtype=np.int64),
+                                np.array(length, dtype=float), np.array(geoms, dtype=object),
+                                np.array(names, dtype=object))
+    return split
 
 
 # --------------------------------------------------------------------------------------------------
@@ -890,9 +1425,9 @@ class _GridJob:
     required: np.ndarray
     note: list[str]
     wardens: list[str | None]
-    station_xy: np.ndarray | None
+    station_xy: np.ndarray | None  # (wardens, 2): each warden's station, metric CRS
     rep_xy: np.ndarray
-    stops: np.ndarray | None = None
+    stops: np.ndarray | None = None  # buildings: representative points (x, y, metric CRS)
 
 
 def _choose_component(net: Network, job: _GridJob) -> tuple[np.ndarray, float]:
@@ -909,18 +1444,30 @@ def _choose_component(net: Network, job: _GridJob) -> tuple[np.ndarray, float]:
     return keep, lost
 
 
-def _depot(net: Network, job: _GridJob, keep: np.ndarray) -> tuple[int, float]:
-    """Depot node index and the station's snap distance (NaN without a station)."""
+def _depots(net: Network, job: _GridJob, keep: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Depot node index and station snap distance (m; NaN without a station) of each of ``k`` routes.
+
+    Route i starts at warden i's own station snapped to the network (the component of the required
+    streets); routes beyond the stations given start at the first station; without stations, every
+    route starts at the required node nearest to the grid's representative point.
+    """
     comp = int(net.component[net.eu[keep[0]]]) if len(keep) else None
-    if job.station_xy is not None:
+    if job.station_xy is not None and len(job.station_xy):
         node, dist = net.nearest(job.station_xy, component=comp)
-        return int(node[0]), float(dist[0])
+        pick = np.where(np.arange(k) < len(node), np.arange(k), 0)
+        return node[pick].astype(np.int64), dist[pick].astype(float)
     if len(keep):
         nodes = np.unique(np.concatenate([net.eu[keep], net.ev[keep]]))
         node, _ = net.nearest(job.rep_xy, among=nodes)
-        return int(node[0]), float("nan")
-    node, _ = net.nearest(job.rep_xy)
-    return int(node[0]), float("nan")
+    else:
+        node, _ = net.nearest(job.rep_xy)
+    return np.full(k, int(node[0]), dtype=np.int64), np.full(k, np.nan)
+
+
+def _depot(net: Network, job: _GridJob, keep: np.ndarray) -> tuple[int, float]:
+    """Depot node index of the first route and the station's snap distance (NaN without a station)."""
+    node, dist = _depots(net, job, keep, 1)
+    return int(node[0]), float(dist[0])
 
 
 def patrol_routes(
@@ -946,8 +1493,9 @@ def patrol_routes(
     stations
         Wardens' stations: points (GeoDataFrame) or a table with ``lon``/``lat`` (EPSG:4326), with
         ``warden_id`` and optionally ``grid_id`` (otherwise the grid containing, or nearest to, the
-        point). All wardens of one grid start from the grid's first station (by ``warden_id``); each
-        gets one of the grid's k balanced routes.
+        point). Each warden of a grid (by ``warden_id``) gets one of the grid's k min-max balanced
+        routes, from and back to the warden's own station (see :func:`split_tour_depots`); the
+        single tour is planned from the first station.
     include_boundary
         Also cover the streets along the grid's outline (within ``boundary_m`` metres).
     speed_kmh
@@ -988,7 +1536,7 @@ def patrol_routes(
     grids_m = grids.to_crs(crs) if crs is not None else grids
     jobs = _jobs(net, grids_m, grids, stations, include_boundary, boundary_m, crs)
     if mode == "buildings":
-        _attach_stops(net, jobs, grids_m, buildings, crs)
+        _attach_stops(jobs, grids_m, buildings, crs)
     rows = []
     for job, k in zip(jobs, _route_counts(jobs, wardens_per_grid), strict=True):
         rows.extend(_grid_rows(net, job, k, mode, speed_kmh))
@@ -1020,7 +1568,7 @@ def _jobs(net: Network, grids_m: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, stat
             mine = st[st["grid_id"] == grid_id]
             if len(mine):
                 wardens = mine["warden_id"].tolist()
-                station_xy = shapely.get_coordinates(mine.geometry.iloc[0])
+                station_xy = shapely.get_coordinates(mine.geometry.to_numpy())
             else:
                 note.append("no station in this grid: route starts at the node nearest its centre")
         jobs.append(_GridJob(grid_id, req, note, wardens, station_xy, rep[g]))
@@ -1040,74 +1588,114 @@ def _route_counts(jobs: list[_GridJob], wardens_per_grid: int | dict[str, int] |
     return counts
 
 
-def _attach_stops(net: Network, jobs: list[_GridJob], grids_m: gpd.GeoDataFrame,
-                  buildings: gpd.GeoDataFrame, crs: pyproj.CRS) -> None:
-    """Access node of every building, grouped by the grid containing its representative point."""
+def _attach_stops(jobs: list[_GridJob], grids_m: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
+                  crs: pyproj.CRS) -> None:
+    """Representative point (metric x, y) of every building, grouped by the grid containing it."""
     points = shapely.point_on_surface(buildings.to_crs(crs).geometry.to_numpy())
     bi, gi = shapely.STRtree(grids_m.geometry.to_numpy()).query(points, predicate="within")
     order = np.argsort(bi, kind="stable")
     bi, gi = bi[order], gi[order]
     first = np.unique(bi, return_index=True)[1]
     bi, gi = bi[first], gi[first]
+    xy = shapely.get_coordinates(points)
     for g, job in enumerate(jobs):
-        mine = points[bi[gi == g]]
-        if len(mine) == 0:
-            job.stops = np.empty(0, dtype=np.int64)
+        job.stops = xy[bi[gi == g]].reshape(-1, 2)
+
+
+def _grid_access(net: Network, job: _GridJob, keep: np.ndarray, depot: int) -> tuple[Network, np.ndarray]:
+    """The network split at the access points of a grid's buildings (see :func:`access_points`)."""
+    comp = int(net.component[net.eu[keep[0]]]) if len(keep) else int(net.component[depot])
+    split, node, dist = access_points(net, job.stops, component=comp)
+    job.note.append(f"{len(job.stops)} buildings reach the street at {len(np.unique(node))} access points "
+                    f"(median {np.median(dist):.0f} m from the street)")
+    return split, np.unique(node)
+
+
+def _buildings_tour(net: Network, job: _GridJob, keep: np.ndarray, depot: int) -> tuple:
+    """Door-to-door tour of one grid: (split network, tour, serving steps, stop nodes)."""
+    net, stop_nodes = _grid_access(net, job, keep, depot)
+    tour = building_tour(net, stop_nodes, depot)
+    stops = set(stop_nodes.tolist())
+    seen: set[int] = set()
+    serving = np.zeros(len(tour.walk), dtype=bool)
+    for i, n in enumerate(net.walk_nodes(tour.walk, depot)[1:]):
+        if int(n) in stops and int(n) not in seen:
+            seen.add(int(n))
+            serving[i] = True
+    return net, tour, serving, stop_nodes
+
+
+def _k_bound(net: Network, tour: Tour, depots: np.ndarray, keep: np.ndarray, stop_nodes: np.ndarray | None) -> float:
+    """max(total / k, farthest round trip from the nearest depot): a lower bound on the longest route."""
+    k = len(depots)
+    if stop_nodes is not None:
+        far = 2.0 * float(net.shortest(np.unique(depots))[0][:, stop_nodes].min(axis=0).max())
+        total = tour.lower_bound_m if len(np.unique(depots)) == 1 else _forest_bound(net, stop_nodes, depots)
+    else:
+        far = round_trip_bound(net, keep, depots)
+        total = tour.lower_bound_m if len(np.unique(depots)) == 1 else max(tjoin_bound(net, keep),
+                                                                             rpp_lp_bound(net, keep, depots))
+    return max(total / k, far)
+
+
+def _best_split(net: Network, tour: Tour, depots: np.ndarray, serving: np.ndarray,
+                keep: np.ndarray | None) -> list[list[tuple[int, bool]]]:
+    """Routes from their depots: the best cut of the single tour planned from each distinct depot.
+
+    With street routes (``keep`` given) and several depots, the postman tour (an Euler circuit, one
+    of many of equal length) is also planned from each other depot, and the split with the shortest
+    longest route is kept.
+    """
+    walks = split_tour_depots(net, tour, depots, serving)
+    if keep is None:
+        return walks
+    best = max(tour_length(net, w) for w in walks)
+    for other in np.unique(depots):
+        if int(other) == tour.depot:
             continue
-        comp = None
-        if len(job.required):
-            comp = int(pd.Series(net.length[job.required]).groupby(net.component[net.eu[job.required]]).sum()
-                       .idxmax())
-        node, _ = net.nearest(shapely.get_coordinates(mine), component=comp)
-        job.stops = np.unique(node)
+        alt = postman_tour(net, keep, int(other))
+        alt_walks = split_tour_depots(net, alt, depots, _serving_edges(alt.walk, set(keep.tolist())))
+        longest = max(tour_length(net, w) for w in alt_walks)
+        if longest < best - 1e-9:
+            walks, best = alt_walks, longest
+    return walks
 
 
 def _grid_rows(net: Network, job: _GridJob, k: int, mode: str, speed_kmh: float) -> list[dict]:
-    """The route rows of one grid (k of them, one per warden)."""
+    """The route rows of one grid (k of them, one per warden, each from the warden's own station)."""
     keep, lost = _choose_component(net, job)
-    depot, snap = _depot(net, job, keep)
+    depots, snaps = _depots(net, job, keep, k)
+    depot = int(depots[0])
+    stop_nodes = None
     if mode == "buildings" and job.stops is not None and len(job.stops):
-        tour = building_tour(net, job.stops, depot)
-        stops = set(job.stops.tolist())
-        nodes = net.walk_nodes(tour.walk, depot)
-        seen: set[int] = set()
-        serving = np.zeros(len(tour.walk), dtype=bool)
-        for i, n in enumerate(nodes[1:]):
-            if int(n) in stops and int(n) not in seen:
-                seen.add(int(n))
-                serving[i] = True
-        n_stops = len(stops)
-        rt = 2.0 * float(net.shortest([depot])[0][0][list(stops)].max())
+        net, tour, serving, stop_nodes = _buildings_tour(net, job, keep, depot)
     else:
         if mode == "buildings":
             job.note.append("no building in this grid: its streets are walked instead")
         tour = postman_tour(net, keep, depot)
         serving = _serving_edges(tour.walk, set(keep.tolist()))
-        n_stops = 0
-        rt = round_trip_bound(net, keep, depot)
+    n_stops = 0 if stop_nodes is None else len(stop_nodes)
     if not tour.walk:
         job.note.append("every building is reached at the start node" if n_stops
                         else "no street inside or on the boundary of this grid")
-        return [_row(net, job, [], 1, tour, snap, lost, speed_kmh, mode, n_stops)]
-    walks = split_tour(net, tour, k, serving) if k > 1 else [tour.walk]
+        return [_row(net, job, [], 1, tour, snaps[0], lost, speed_kmh, mode, n_stops)]
+    walks = _best_split(net, tour, depots, serving, keep if stop_nodes is None else None) if k > 1 else [tour.walk]
     if k > 1:
-        bound = max(tour.lower_bound_m / k, rt)
-        tour = Tour(depot=depot, walk=tour.walk, lower_bound_m=bound, exact=False, method=f"{tour.method}-k",
-                    n_pieces=tour.n_pieces)
-        if len(walks) < k:
-            job.note.append(f"{k} wardens but the streets make only {len(walks)} routes")
+        tour = Tour(depot=depot, walk=tour.walk, lower_bound_m=_k_bound(net, tour, depots, keep, stop_nodes),
+                    exact=False, method=f"{tour.method}-k", n_pieces=tour.n_pieces)
+        made = sum(1 for w in walks if w)
+        if made < k:
+            job.note.append(f"{k} wardens but the streets make only {made} routes")
     rows = []
     longest = max(tour_length(net, w) for w in walks)
     remaining = set(keep.tolist())
     for i, walk in enumerate(walks):
         mine = remaining & {e for e, _ in walk}  # each street counted for the first route that walks it
         remaining -= mine
-        rows.append(_row(net, job, walk, i + 1, tour, snap, lost, speed_kmh, mode, n_stops,
+        rows.append(_row(net, job, walk, i + 1, tour, snaps[i], lost, speed_kmh, mode, n_stops,
                          served=None if n_stops else mine))
-        if k > 1:  # the bound is on the longest route: its gap is the grid's
+        if k > 1 and walk:  # the bound is on the longest route: its gap is the grid's
             rows[-1]["gap"] = max(0.0, longest / tour.lower_bound_m - 1.0) if tour.lower_bound_m > 0 else 0.0
-    for i in range(len(walks), k):  # wardens left without a route still get their row
-        rows.append(_row(net, job, [], i + 1, tour, snap, lost, speed_kmh, mode, n_stops, served=set()))
     return rows
 
 

@@ -16,11 +16,18 @@ Per dataset, one route per grid from the required node nearest the grid's centre
   where the required streets are connected), as percent longer than gridkit;
 * rural postman (disconnected required streets): up to 12 required edges gridkit solves exactly
   (Held–Karp recursion), and the table shows how much longer the minimum-spanning-tree heuristic
-  would have been; above, the gap to gridkit's proven lower bound;
-* k wardens: the sample with its full-time wardens' stations (k = wardens per grid) and Monaco
-  with 2 per grid: gap of the longest route to max(optimum / k, longest depot round trip);
-* door-to-door (sample): gap to the Held–Karp 1-tree bound, and OR-Tools' default search
-  (``PATH_CHEAPEST_ARC``, default local search, 1 s per grid) on the same network distances.
+  would have been; above, the gap to gridkit's proven lower bound (the best of the odd-node matching,
+  the pieces' 1-tree and the cut LP), and for comparison the gap to the first round's bound (without
+  the LP);
+* k wardens: the sample with its full-time wardens' stations (k = wardens per grid, each route from
+  its warden's own station) and Monaco with 2 per grid, once from one depot (the node nearest the
+  grid's centre) and once from two synthetic stations (the westmost and the eastmost building of the
+  grid): gap of the longest route to max(total bound / k, longest round trip from the nearest depot);
+* door-to-door (both datasets): access points are the buildings' projections on the nearest street
+  edge (against the number of distinct nearest nodes, the first round's access rule); tours of up
+  to 9 stops are exact, the others' gap to the Held–Karp 1-tree bound; and OR-Tools' default search
+  (``PATH_CHEAPEST_ARC``, default local search, time limit 1 s per grid) on the same network
+  distances.
 
 Usage::
 
@@ -36,6 +43,7 @@ import time
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -48,11 +56,16 @@ from gridkit.routes import (
     Network,
     _attach_stops,
     _choose_component,
+    _connect_bound,
+    _connect_pieces,
     _depot,
+    _grid_access,
     _jobs,
+    _pieces,
     patrol_routes,
     postman_tour,
     required_edges,
+    tjoin_bound,
 )
 from gridkit.samples import load_sample
 
@@ -126,6 +139,18 @@ def _route_depot(net: Network, line: shapely.LineString) -> int:
     return int(node[0])
 
 
+def old_rpp_bound(net: Network, req: np.ndarray, depot: int) -> float:
+    """The first round's rural postman bound: required length + max(odd-node matching, pieces' 1-tree)."""
+    pieces = _pieces(net, req)
+    _, gap = _connect_pieces(net, pieces)
+    if not any(depot in p for p in pieces):
+        dist = net.shortest([depot])[0][0]
+        to_piece = np.array([dist[p].min() for p in pieces])
+        gap = np.block([[gap, to_piece[:, None]], [to_piece[None, :], np.zeros((1, 1))]])
+    req_len = float(net.length[req].sum())
+    return max(tjoin_bound(net, req), req_len + _connect_bound(gap))
+
+
 def check_streets(case: dict) -> tuple[dict, pd.DataFrame]:
     grids, graph = case["grids"], case["graph"]
     t0 = time.perf_counter()
@@ -142,7 +167,7 @@ def check_streets(case: dict) -> tuple[dict, pd.DataFrame]:
             full.add_edge(a, b, length=float(net.length[e]))
     metric = routes.to_crs(net.crs)
     covered = closed = 0
-    exact_gap, euler_pct, euler_s, rpp_gap, rpp_exact = [], [], 0.0, [], []
+    exact_gap, euler_pct, euler_s, rpp_gap, rpp_exact, rpp_old = [], [], 0.0, [], [], []
     for line, grid_req, row in zip(metric.geometry, required, routes.itertuples(), strict=True):
         if len(grid_req) == 0 or line is None:
             continue
@@ -164,6 +189,7 @@ def check_streets(case: dict) -> tuple[dict, pd.DataFrame]:
             rpp_exact.append(heuristic / row.length_m - 1)
         else:
             rpp_gap.append(row.gap)
+            rpp_old.append(row.length_m / old_rpp_bound(net, req, _route_depot(net, line)) - 1)
     walked = routes[routes.length_m > 0]
     n = len(walked)
     stats = {
@@ -178,23 +204,41 @@ def check_streets(case: dict) -> tuple[dict, pd.DataFrame]:
         "MST heuristic over exact (mean)": float(np.mean(rpp_exact)) if rpp_exact else float("nan"),
         "rural gap to bound mean": float(np.mean(rpp_gap)) if rpp_gap else float("nan"),
         "rural gap to bound max": max(rpp_gap, default=float("nan")),
+        "same, round-1 bound (mean)": float(np.mean(rpp_old)) if rpp_old else float("nan"),
         "graph s": case["graph_s"], "routes s": seconds, "eulerize s": euler_s,
     }
     return stats, routes
 
 
-def check_k(case: dict) -> dict:
+def two_stations(case: dict) -> pd.DataFrame:
+    """Synthetic stations for Monaco: the westmost and the eastmost building of every grid (2 wardens)."""
+    grids, bld = case["grids"], case["buildings"].to_crs(case["grids"].crs)
+    pts = shapely.point_on_surface(bld.geometry.to_numpy())
+    bi, gi = shapely.STRtree(grids.geometry.to_numpy()).query(pts, predicate="within")
+    frame = pd.DataFrame({"grid_id": grids["grid_id"].astype(str).to_numpy()[gi],
+                          "x": shapely.get_x(pts[bi]), "y": shapely.get_y(pts[bi])}).drop_duplicates("x")
+    ends = pd.concat([frame.loc[frame.groupby("grid_id").x.idxmin()], frame.loc[frame.groupby("grid_id").x.idxmax()]])
+    ends = ends[ends.groupby("grid_id").x.transform("nunique") == 2].sort_values(["grid_id", "x"])
+    ends["warden_id"] = ends["grid_id"] + np.where(ends.groupby("grid_id").cumcount() == 0, "-W", "-E")
+    return gpd.GeoDataFrame(ends[["warden_id", "grid_id"]], geometry=gpd.points_from_xy(ends.x, ends.y),
+                            crs=grids.crs)
+
+
+def check_k(case: dict, stations: object = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        routes = patrol_routes(case["grids"], case["graph"], stations=case["stations"], wardens_per_grid=case["k"])
+        stations = case["stations"] if stations is None else stations
+        routes = patrol_routes(case["grids"], case["graph"], stations=stations, wardens_per_grid=case["k"])
         seconds = time.perf_counter() - t0
-    multi = routes[routes["method"].str.endswith("-k")]
-    per_grid = multi.groupby("grid_id").agg(longest=("length_m", "max"), bound=("lower_bound_m", "first"),
-                                            k=("route_no", "max"))
+    multi = routes[routes["method"].str.endswith("-k")].to_crs(case["graph"].graph["crs"])
+    multi["start"] = [tuple(np.round(shapely.get_coordinates(g)[0], 1)) if g is not None else None
+                      for g in multi.geometry]  # the depot each route starts from (metric, 0.1 m)
+    per_grid = multi.groupby("grid_id").agg(longest=("length_m", "max"), bound=("lower_bound_m", "max"),
+                                            k=("route_no", "max"), depots=("start", lambda v: v.dropna().nunique()))
     gap = per_grid.longest / per_grid.bound - 1
     return {"grids with k>1": len(per_grid), "wardens": len(multi), "routes walked": int((multi.length_m > 0).sum()),
-            "mean k": per_grid.k.mean(),
+            "mean k": per_grid.k.mean(), "grids with several depots": int((per_grid.depots > 1).sum()),
             "min-max gap mean": gap.mean(), "min-max gap max": gap.max(), "seconds": seconds}
 
 
@@ -221,33 +265,46 @@ def check_buildings(case: dict) -> dict:
         t0 = time.perf_counter()
         routes = patrol_routes(grids, graph, mode="buildings", buildings=case["buildings"])
         seconds = time.perf_counter() - t0
-    tours = routes[routes["method"] == "tsp"]
-    tours = tours[tours.length_m > 0]
-    hk_gap = tours.length_m / tours.lower_bound_m - 1
-    out = {"tours": len(tours), "stops mean": tours.n_stops.mean(), "gap to 1-tree mean": hk_gap.mean(),
-           "gap to 1-tree max": hk_gap.max(), "seconds": seconds}
+    tours = routes[(routes["method"] == "tsp") & (routes.length_m > 0)]
+    heuristic = tours[~tours.exact]
+    hk_gap = heuristic.length_m / heuristic.lower_bound_m - 1
+    net = Network(graph)
+    crs = net.crs
+    jobs = _jobs(net, grids.to_crs(crs), grids, None, True, 2.0, crs)
+    _attach_stops(jobs, grids.to_crs(crs), case["buildings"], crs)
+    by_grid = tours.set_index("grid_id")
+    routes_m = tours.to_crs(crs)
+    old_stops, matrices, on_route = [], [], 0
+    for job in jobs:
+        if job.grid_id not in by_grid.index:
+            continue
+        keep, _ = _choose_component(net, job)
+        depot, _ = _depot(net, job, keep)
+        comp = int(net.component[net.eu[keep[0]]]) if len(keep) else None
+        old_stops.append(len(np.unique(net.nearest(job.stops, component=comp)[0])))  # round 1: nearest node
+        split, stops = _grid_access(net, job, keep, depot)
+        line = routes_m.loc[routes_m.grid_id == job.grid_id].geometry.iloc[0]
+        on_route += int(shapely.dwithin(line, shapely.points(split.xy[stops]), 0.01).all())
+        points = np.concatenate([[depot], stops[stops != depot]])
+        matrices.append((job.grid_id, split.shortest(points)[0][:, points]))
+    out = {"tours": len(tours), "every access point on the route": f"{on_route}/{len(tours)}",
+           "access points mean": tours.n_stops.mean(),
+           "nearest-node stops mean (round 1)": float(np.mean(old_stops)),
+           "exact (<= 9 stops)": int(tours.exact.sum()),
+           "gap to HK bound mean (others)": hk_gap.mean(), "gap to HK bound max (others)": hk_gap.max(),
+           "seconds": seconds}
     try:
         import ortools  # noqa: F401, PLC0415
     except ImportError:
         return {**out, "OR-Tools": "not installed"}
-    net = Network(graph)
-    crs = net.crs
-    jobs = _jobs(net, grids.to_crs(crs), grids, None, True, 2.0, crs)
-    _attach_stops(net, jobs, grids.to_crs(crs), case["buildings"], crs)
     ours, theirs, ot_s = [], [], 0.0
-    by_grid = tours.set_index("grid_id")["length_m"]
-    for job in jobs:
-        if job.grid_id not in by_grid.index or job.stops is None or len(job.stops) < 2:
+    for grid_id, dist in matrices:
+        if len(dist) < 2:
             continue
-        keep, _ = _choose_component(net, job)
-        depot, _ = _depot(net, job, keep)
-        points = np.unique(np.concatenate([[depot], job.stops]))
-        points = np.concatenate([[depot], points[points != depot]])
-        dist = net.shortest(points)[0][:, points]
         t1 = time.perf_counter()
         theirs.append(ortools_tour(dist))
         ot_s += time.perf_counter() - t1
-        ours.append(by_grid[job.grid_id])
+        ours.append(by_grid.loc[grid_id, "length_m"])
     ratio = np.array(ours) / np.array(theirs) - 1
     return {**out, "vs OR-Tools mean": ratio.mean(), "vs OR-Tools max": ratio.max(),
             "OR-Tools shorter on": f"{int((ratio > 1e-4).sum())}/{len(ratio)}", "OR-Tools s": ot_s}
@@ -285,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
         stats, _ = check_streets(case)
         streets.append({"data": name, **stats})
         kmany.append({"data": name, **check_k(case)})
-        if name == "sample":
-            doors.append({"data": name, **check_buildings(case)})
+        if name == "monaco":
+            kmany.append({"data": "monaco, 2 stations", **check_k(case, two_stations(case))})
+        doors.append({"data": name, **check_buildings(case)})
     text = "\n".join([table(streets, "Streets: one route per grid (gaps are shares: 0.01 = 1 %)"),
                       table(kmany, "Several wardens per grid (min-max)"),
                       table(doors, "Door-to-door tours (走访)")])

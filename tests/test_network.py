@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from gridkit.errors import InputDataError
 from gridkit.network import (
+    _NODE_INDEX,
+    clear_node_index,
     edges_frame,
     graph_from_osm,
     nearest_nodes,
@@ -213,3 +215,18 @@ def test_osm_street_lengths_match_osmnx(name):
     for highway, length in ours.items():
         assert length == pytest.approx(expected[highway], rel=0.005), highway
     assert ours.sum() >= 0.8 * expected.sum(), "most of osmnx's walkable length is in the graph"
+
+
+def test_nearest_nodes_caches_its_tree_and_sees_new_nodes():
+    g = street_graph(lines([(0, 0), (100, 0)], [(50, -50), (50, 50)]))
+    nearest_nodes(g, np.array([[1.0, 1.0]]))
+    tree = _NODE_INDEX[g][2]
+    nearest_nodes(g, np.array([[99.0, 1.0]]))
+    assert _NODE_INDEX[g][2] is tree  # built once
+    g.add_node("far", x=1000.0, y=1000.0)
+    ids, dist = nearest_nodes(g, np.array([[1001.0, 1000.0]]))
+    assert ids[0] == "far"
+    assert dist[0] == pytest.approx(1.0)
+    g.nodes["far"]["x"] = 5000.0  # moved in place: cached until cleared
+    clear_node_index(g)
+    assert nearest_nodes(g, np.array([[5000.0, 1000.0]]))[1][0] == pytest.approx(0.0)

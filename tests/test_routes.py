@@ -14,7 +14,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -25,12 +25,20 @@ from gridkit.routes import (
     Network,
     _blossom,
     _lp_matching,
+    _tsp_exact,
+    access_points,
+    building_tour,
     held_karp_bound,
     patrol_routes,
     postman_tour,
     required_edges,
+    round_trip_bound,
     routes_for_export,
+    rpp_lp_bound,
     split_tour,
+    split_tour_depots,
+    subtour_bound,
+    tjoin_bound,
     tsp_tour,
 )
 
@@ -209,6 +217,8 @@ def test_tsp_and_held_karp_against_brute_force():
         assert length <= 1.3 * best
         assert held_karp_bound(dist) <= best + 1e-6
         assert held_karp_bound(dist) >= 0.7 * best
+        lp = subtour_bound(dist)  # the Held–Karp LP itself: at least any 1-tree iterate, at most the optimum
+        assert held_karp_bound(dist, upper=length) - 1e-6 <= lp <= best + 1e-6
 
 
 # --------------------------------------------------------------------------------------------------
@@ -434,3 +444,192 @@ def test_cli_reads_osm_xml(tmp_path):
     assert len(written) == 1
     assert written.geometry.iloc[0].is_closed
     assert written["length_m"].iloc[0] >= written["street_length_m"].iloc[0] > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# door-to-door: access points on the street edges
+
+
+def _lattice_truth(points: np.ndarray, size: int = 3, step: float = 100.0):
+    """Independent access points and distances on a straight lattice: projections computed by hand."""
+    segs = []
+    for i in range(size):
+        for j in range(size):
+            if i + 1 < size:
+                segs.append(((i * step, j * step), ((i + 1) * step, j * step)))
+            if j + 1 < size:
+                segs.append(((i * step, j * step), (i * step, (j + 1) * step)))
+    access, gaps = [], []
+    for x, y in points:
+        best = []
+        for (ax, ay), (bx, by) in segs:
+            t = np.clip(((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / step ** 2, 0, 1)
+            px, py = ax + t * (bx - ax), ay + t * (by - ay)
+            best.append((np.hypot(x - px, y - py), (round(px, 6), round(py, 6))))
+        best.sort()
+        gaps.append(best[1][0] - best[0][0] if best[1][1] != best[0][1] else np.inf)
+        access.append(best[0][1])
+    g = nx.Graph()
+    for a, b in segs:  # every segment cut at the access points lying on it
+        on = sorted({p for p in access if min(a[0], b[0]) <= p[0] <= max(a[0], b[0])
+                     and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])} | {a, b})
+        for p, q in itertools.pairwise(on):
+            g.add_edge(p, q, length=float(np.hypot(p[0] - q[0], p[1] - q[1])))
+    return g, access, min(gaps)
+
+
+@given(st.lists(st.tuples(st.integers(0, 39), st.integers(-9, 9)), min_size=1, max_size=6))
+def test_door_to_door_tour_equals_brute_force_on_split_edges(spots):
+    # buildings beside the streets of a 3 × 3 lattice; their projections lie on a 5 m raster, so no
+    # two access points are merged (none lies within 1 m of another or of a node) and the
+    # hand-made split graph is the truth
+    pts = np.array([(5.0 * (a % 40) + (3.0 if b == 0 else 0.0), 50.0 * (a // 8 % 5) + 4.0 * b + 2.0)
+                    for a, b in spots])
+    truth, access, margin = _lattice_truth(pts)
+    assume(margin > 1e-3)
+    net = Network(lattice(3, 3))
+    split, node, dist = access_points(net, pts)
+    assert np.allclose(split.xy[node], np.array(access), atol=1e-6)
+    assert dist == pytest.approx(np.hypot(*(pts - np.array(access)).T), abs=1e-6)
+    depot = 4  # the centre node (100, 100)
+    assert tuple(net.xy[depot]) == (100.0, 100.0)
+    tour = building_tour(split, node, depot)
+    stops = list(dict.fromkeys(access))
+    lengths = dict(nx.all_pairs_dijkstra_path_length(truth, weight="length"))
+    others = [p for p in stops if p != (100.0, 100.0)]
+    best = min((sum(lengths[a][b] for a, b in itertools.pairwise([(100.0, 100.0), *perm, (100.0, 100.0)]))
+                for perm in itertools.permutations(others)), default=0.0)
+    assert tour.length(split) == pytest.approx(best, abs=1e-6)
+    assert tour.exact
+    if tour.walk:
+        line = split.walk_line(tour.walk)
+        assert line.is_closed
+        assert line.length == pytest.approx(best, abs=1e-6)
+        assert shapely.dwithin(line, shapely.points(np.array(access)), 1e-6).all()
+
+
+def test_buildings_on_one_street_get_a_tour_to_their_doors():
+    # every building is nearest to the start node (old access-node rule: empty tour); on the edges
+    # they lie 30-70 m along, so the tour walks there and back
+    g = lattice(3, 3)
+    grids = gpd.GeoDataFrame({"grid_id": ["G"]}, geometry=[shapely.box(-10, -10, 210, 210)], crs=UTM)
+    houses = gpd.GeoDataFrame(geometry=[shapely.Point(100, 130).buffer(3), shapely.Point(108, 70).buffer(3),
+                                        shapely.Point(130, 95).buffer(3)], crs=UTM)
+    routes = patrol_routes(grids, g, mode="buildings", buildings=houses)
+    row = routes.iloc[0]
+    assert row["n_stops"] == 3
+    assert row["length_m"] == pytest.approx(2 * (30 + 30 + 30))  # depot (100, 100) is the node nearest the centre
+    assert row["exact"]
+    assert row["geometry"].is_closed
+    assert "3 access points" in row["note"]
+
+
+def test_exact_tsp_recursion_against_permutations():
+    rng = np.random.default_rng(11)
+    for n in range(2, 9):
+        pts = rng.uniform(0, 1000, size=(n, 2))
+        dist = np.abs(pts[:, None, :] - pts[None, :, :]).sum(axis=2)
+        best = min(sum(dist[a, b] for a, b in zip((0, *p), (*p, 0), strict=True))
+                   for p in itertools.permutations(range(1, n)))
+        order, length = _tsp_exact(dist)
+        assert sorted(order) == list(range(n))
+        assert order[0] == 0
+        assert length == pytest.approx(best)
+        assert sum(dist[a, b] for a, b in zip(order, [*order[1:], order[0]], strict=True)) == pytest.approx(best)
+
+
+# --------------------------------------------------------------------------------------------------
+# several wardens, each from their own station
+
+
+@given(st.sets(st.integers(0, 16), min_size=1, max_size=5), st.integers(0, 11), st.integers(0, 11))
+def test_routes_from_two_depots_against_brute_force_min_max(small_net, chosen, d0, d1):
+    net = small_net
+    required = np.array(sorted(chosen))
+    tour = postman_tour(net, required, d0)
+    serving = np.zeros(len(tour.walk), dtype=bool)
+    seen = set()
+    for i, (e, _) in enumerate(tour.walk):
+        if e in chosen and e not in seen:
+            seen.add(e)
+            serving[i] = True
+    walks = split_tour_depots(net, tour, np.array([d0, d1]), serving)
+    assert len(walks) == 2
+    covered = set()
+    for walk, depot in zip(walks, (d0, d1), strict=True):
+        if walk:
+            assert_closed_walk(net, walk, depot, [])
+        covered |= {e for e, _ in walk}
+    assert set(chosen) <= covered
+    longest = max(sum(net.length[e] for e, _ in w) for w in walks)
+    # the optimum: every split of the required streets between the two depots, each part walked optimally
+    req = sorted(chosen)
+    optimum = total = np.inf
+    for mask in range(1 << len(req)):
+        mine = [e for i, e in enumerate(req) if mask >> i & 1]
+        theirs = [e for i, e in enumerate(req) if not mask >> i & 1]
+        a = brute_force(net, mine, d0) if mine else 0.0
+        b = brute_force(net, theirs, d1) if theirs else 0.0
+        optimum = min(optimum, max(a, b))
+        total = min(total, a + b)
+    both = np.array([d0, d1])
+    assert tjoin_bound(net, required) <= total + 1e-6
+    assert rpp_lp_bound(net, required, both) <= total + 1e-6  # the cut LP with the two depots as one root
+    bound = max(max(tjoin_bound(net, required), rpp_lp_bound(net, required, both)) / 2,
+                round_trip_bound(net, required, both))
+    assert bound <= optimum + 1e-6
+    assert optimum <= longest + 1e-6
+    assert longest <= 2 * optimum + 2 * net.shortest([d0, d1])[0].max() + 1e-6  # sanity: not absurd
+
+
+def test_each_warden_starts_from_their_own_station():
+    g = lattice(4, 4)
+    grids = gpd.GeoDataFrame({"grid_id": ["G"]}, geometry=[shapely.box(-10, -10, 310, 310)], crs=UTM)
+    stations = gpd.GeoDataFrame({"warden_id": ["A", "B"], "grid_id": ["G", "G"]},
+                                geometry=[shapely.Point(3, 4), shapely.Point(300, 296)], crs=UTM)
+    routes = patrol_routes(grids, g, stations=stations)
+    assert list(routes["warden_id"]) == ["A", "B"]
+    starts = [tuple(shapely.get_coordinates(line)[0]) for line in routes.geometry]
+    assert starts == [(0.0, 0.0), (300.0, 300.0)]
+    assert routes.geometry.apply(lambda line: line.is_closed).all()
+    assert routes["station_snap_m"].to_numpy() == pytest.approx([5.0, 4.0])
+    net = Network(g)
+    covered = shapely.union_all(routes.geometry.buffer(0.05).to_numpy())
+    assert shapely.covered_by(net.geoms, covered).all()
+    one = patrol_routes(grids, g)
+    assert routes["length_m"].max() < one["length_m"].iloc[0]
+    assert (routes["length_m"].max() >= routes["lower_bound_m"] - 1e-6).all()
+    assert routes["lower_bound_m"].iloc[0] >= tjoin_bound(net, np.arange(len(net.eu))) / 2 - 1e-6
+    assert routes["street_length_m"].sum() == pytest.approx(one["street_length_m"].iloc[0])
+
+
+@given(st.sets(st.integers(0, 16), min_size=2, max_size=8), st.integers(0, 11))
+def test_rural_postman_lp_bound_is_a_bound(small_net, chosen, depot):
+    net = small_net
+    required = np.array(sorted(chosen))
+    best = brute_force(net, required, depot)
+    bound = rpp_lp_bound(net, required, depot)
+    assert bound <= best + 1e-6
+    assert bound >= net.length[required].sum() - 1e-9
+    tour = postman_tour(net, required, depot, exact_up_to=0)  # the heuristic reports the best of its bounds
+    assert tour.lower_bound_m >= bound - 1e-6 or tour.exact
+    assert tour.lower_bound_m <= best + 1e-6
+
+
+def test_door_to_door_with_two_wardens_from_their_stations():
+    g = lattice(4, 4)
+    grids = gpd.GeoDataFrame({"grid_id": ["G"]}, geometry=[shapely.box(-10, -10, 310, 310)], crs=UTM)
+    rng = np.random.default_rng(3)
+    spots = rng.uniform(5, 295, size=(25, 2))
+    houses = gpd.GeoDataFrame(geometry=shapely.points(spots).tolist(), crs=UTM)
+    stations = gpd.GeoDataFrame({"warden_id": ["A", "B"], "grid_id": ["G", "G"]},
+                                geometry=[shapely.Point(0, 0), shapely.Point(300, 300)], crs=UTM)
+    routes = patrol_routes(grids, g, stations=stations, mode="buildings", buildings=houses)
+    assert list(routes["warden_id"]) == ["A", "B"]
+    assert [tuple(shapely.get_coordinates(line)[0]) for line in routes.geometry] == [(0.0, 0.0), (300.0, 300.0)]
+    split, node, _ = access_points(Network(g), spots)
+    doors = shapely.points(split.xy[np.unique(node)])
+    reached = shapely.union_all(routes.geometry.buffer(1e-6).to_numpy())
+    assert shapely.covered_by(doors, reached).all()
+    assert (routes["length_m"].max() >= routes["lower_bound_m"] - 1e-6).all()
+    assert (routes["lower_bound_m"] > 0).all()

@@ -34,13 +34,16 @@ def routes_command(
     streets: Annotated[Path | None, typer.Option(help="Street centrelines / 街巷中心线")] = None,
     osm: Annotated[Path | None, typer.Option(help="OSM file (.osm, .osm.bz2, .osm.pbf) / OSM 数据")] = None,
     stations: Annotated[Path | None, typer.Option(
-        help="Warden stations: CSV with warden_id, lon, lat and optional grid_id, or points / 网格员驻点")] = None,
+        help="Warden stations: CSV with warden_id, lon, lat and optional grid_id, or points; each warden's "
+             "route starts at their own station / 网格员驻点")] = None,
     role: Annotated[list[str] | None, typer.Option(
         help="Only stations of this role (repeatable, e.g. full_time) / 只用该角色")] = None,
     include_boundary: Annotated[bool, typer.Option(
         "--include-boundary/--no-include-boundary", help="Also walk the grid's boundary streets / 含边界街巷")] = True,
     speed_kmh: Annotated[float, typer.Option(help="Walking speed, km/h / 步行速度")] = 4.5,
-    mode: Annotated[str, typer.Option(help="streets (every street) or buildings (door to door) / 模式")] = "streets",
+    mode: Annotated[str, typer.Option(
+        help="streets (every street) or buildings (door to door, to each building's access point on the "
+             "nearest street) / 模式")] = "streets",
     buildings: Annotated[Path | None, typer.Option(help="Buildings for --mode buildings / 建筑")] = None,
     snap_m: Annotated[float, typer.Option(help="Snap street ends closer than this, metres / 端点吸附容差")] = 0.5,
     lang: Lang = "zh",
