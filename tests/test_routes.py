@@ -347,6 +347,16 @@ def test_export_and_cli(tmp_path, sample, sample_result, sample_routes):
     assert bad.exit_code == 3
     table = pd.DataFrame(written.drop(columns="geometry"))
     assert {"grid_id", "warden_id", "length_m", "minutes", "deadhead_ratio", "street_names"} <= set(table.columns)
+    # without --role the grid wardens walk the routes; police and volunteers do not
+    default = tmp_path / "routes_default.geojson"
+    result = CliRunner().invoke(app, ["routes", "--grids", str(grids_path), "--streets",
+                                      str(sample.folder / "streets.geojson"), "--stations", str(stations),
+                                      "--out", str(default), "--lang", "en"], env={"COLUMNS": "300", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    walkers = set(gpd.read_file(default)["warden_id"].dropna())
+    roles = sample.wardens.set_index("warden_id")["role"]
+    assert walkers
+    assert set(roles[list(walkers)]) <= {"full_time", "part_time"}
 
 
 def test_station_without_grid_id_joins_its_grid_and_unknown_grid_warns(sample_result, sample_graph):

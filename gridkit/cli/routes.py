@@ -37,7 +37,8 @@ def routes_command(
         help="Warden stations: CSV with warden_id, lon, lat and optional grid_id, or points; each warden's "
              "route starts at their own station / 网格员驻点")] = None,
     role: Annotated[list[str] | None, typer.Option(
-        help="Only stations of this role (repeatable, e.g. full_time) / 只用该角色")] = None,
+        help="Only stations of this role (repeatable); default the grid wardens, full_time and part_time, "
+        "when the roster has roles / 只用该角色（默认专职、兼职网格员）")] = None,
     include_boundary: Annotated[bool, typer.Option(
         "--include-boundary/--no-include-boundary", help="Also walk the grid's boundary streets / 含边界街巷")] = True,
     speed_kmh: Annotated[float, typer.Option(help="Walking speed, km/h / 步行速度")] = 4.5,
@@ -67,6 +68,8 @@ def routes_command(
                 if "role" not in station_layer:
                     raise InputDataError("stations have no role column", source=stations, column="role")
                 station_layer = station_layer[station_layer["role"].isin(role)]
+            elif "role" in station_layer:  # police and volunteers do not walk a grid's patrol route
+                station_layer = station_layer[station_layer["role"].isin(["full_time", "part_time"])]
         building_layer = io.read_layer(buildings, label="buildings") if buildings is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
