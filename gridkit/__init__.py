@@ -16,7 +16,6 @@ one-command pipeline in :mod:`gridkit.pipeline`.
 """
 
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError, PartitionError
-from gridkit.maps import map
 from gridkit.metrics import evaluate
 from gridkit.partition import PartitionResult, partition
 from gridkit.regenerate import RegenerateResult, regenerate
@@ -34,3 +33,12 @@ __all__ = [
     "regenerate",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``gridkit.map`` is loaded on first use: folium is not needed to partition or to start the CLI."""
+    if name == "map":
+        from gridkit.maps import map as district_map  # noqa: PLC0415
+
+        return district_map
+    raise AttributeError(f"module 'gridkit' has no attribute {name!r}")

@@ -393,3 +393,14 @@ def test_numeric_classes_are_ordered_and_cover_every_value(values, column):
     colouring = grid_colouring(pd.DataFrame({column: values}), column, LABELS["en"])
     assert len(colouring.palette) == len(colouring.names) == n
     assert sum(1 for f in colouring.fills if f == "#bdbdbd") >= int((~finite).sum())
+
+
+def test_gridkit_map_is_the_maps_function_loaded_on_use():
+    import gridkit  # noqa: PLC0415
+    from gridkit import map as from_import  # noqa: PLC0415
+    from gridkit.maps import map as district_map  # noqa: PLC0415
+
+    assert gridkit.map is district_map
+    assert from_import is district_map
+    with pytest.raises(AttributeError):
+        _ = gridkit.no_such_thing
