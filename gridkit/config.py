@@ -41,7 +41,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "incidents": {"coords": (str, "wgs84"), "period": (str, "month"), "time_limits_hours": (dict, None),
                   "tiers": (dict, None)},
     "outputs": {"folder": (str, "gridkit-out"), "formats": (list, ["geojson", "gpkg", "csv"]),
-                "crs": (str, "EPSG:4326"), "map": (bool, True), "offline": (bool, True)},
+                "crs": (str, "EPSG:4326"), "map": (bool, True), "offline": (bool, True),
+                "excel_csv": (bool, False)},
 }
 _REQUIRED_INPUTS = ("communities", "buildings")
 _CHOICES = {("partition", "by"): ("households", "population", "area"),
@@ -255,4 +256,5 @@ formats = ["gpkg", "shp", "csv"]   # and/or "geojson" (EPSG:4326 and gcj02 only)
 crs = "cgcs2000-gk3"      # EPSG:4326, EPSG:4490 (CGCS2000), cgcs2000-gk3 (zone from the data), gcj02
 map = true
 offline = true            # the map page needs no network
+excel_csv = false         # true: GIS CSVs start with a byte-order mark so Excel shows Chinese
 """

@@ -389,7 +389,7 @@ def write_gpkg_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLik
 
 
 def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str],
-                     target: ExportCRS) -> list[Path]:
+                     target: ExportCRS, *, excel: bool = False) -> list[Path]:
     """Write each layer as ``folder/<name>.csv`` (UTF-8).
 
     Points become ``lon``/``lat`` columns (``x``/``y`` for a projected CRS), other geometries a ``wkt``
@@ -403,7 +403,7 @@ def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLi
         types = ",".join(f'"{_csvt_type(table[col])}"' for col in table.columns)
         with atomic_path(Path(folder) / f"{name}.csvt") as tmp:
             tmp.write_text(types + "\n", encoding="utf-8")
-        written.append(write_csv(table, Path(folder) / f"{name}.csv"))
+        written.append(write_csv(table, Path(folder) / f"{name}.csv", excel=excel))
     return written
 
 
@@ -631,6 +631,7 @@ def export(
     format: str = "geojson",
     crs: str = "EPSG:4326",
     geojson_crs_member: bool = False,
+    excel: bool = False,
 ) -> list[Path]:
     """Export named layers for a city GIS in one format (or ``"all"``) and one CRS.
 
@@ -650,6 +651,8 @@ def export(
     geojson_crs_member
         Allow GeoJSON in a CRS other than EPSG:4326 as a non-RFC 7946 file with a ``crs`` member.
         With ``format="all"`` and such a CRS, GeoJSON is skipped with a warning unless this is set.
+    excel
+        Start CSV files with a UTF-8 byte-order mark so that Excel shows Chinese text.
 
     Returns
     -------
@@ -672,7 +675,7 @@ def export(
     if fmt == "shp":
         return write_shapefile_layers(prepared, out, target)
     if fmt == "csv":
-        return write_csv_layers(prepared, out, target)
+        return write_csv_layers(prepared, out, target, excel=excel)
     written = write_gpkg_layers(prepared, out / GPKG_NAME, target)
     if target.is_wgs84 or target.shift is not None or geojson_crs_member:
         written += write_geojson_layers(prepared, out / "geojson", target, crs_member=geojson_crs_member)
@@ -680,5 +683,5 @@ def export(
         warnings.warn(f"GeoJSON not written: RFC 7946 allows only EPSG:4326, not {target.label}",
                       GridkitWarning, stacklevel=2)
     written += write_shapefile_layers(prepared, out / "shp", target)
-    written += write_csv_layers(prepared, out / "csv", target)
+    written += write_csv_layers(prepared, out / "csv", target, excel=excel)
     return written

@@ -244,11 +244,15 @@ def write_gpkg(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: st
     return Path(path)
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table as UTF-8 CSV (geometry columns dropped), atomically."""
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], *, excel: bool = False) -> Path:
+    """Write a table as UTF-8 CSV (geometry columns dropped), atomically.
+
+    With ``excel=True`` the file starts with a byte-order mark, which Excel needs to show Chinese text
+    (GDAL, QGIS, pandas with ``encoding="utf-8-sig"`` and WPS read it either way).
+    """
     table = pd.DataFrame(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8")
+        table.to_csv(tmp, index=False, encoding="utf-8-sig" if excel else "utf-8")
     return Path(path)
 
 

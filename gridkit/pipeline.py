@@ -305,7 +305,7 @@ def _stage_exports(run: _Run) -> None:
     if "grid_stats" in run.results:
         layers["grid_stats"] = run.results["grid_stats"]
     for fmt in out["formats"]:
-        export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"])
+        export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"], excel=out["excel_csv"])
     io.write_geojson(run.results["grids"], run.out("grids.geojson"))
 
 

@@ -380,3 +380,16 @@ def test_csv_replaces_stale_coordinate_columns(tmp_path):
     assert "lon" not in table.columns
     assert "lat" not in table.columns
     assert table["x"].between(35_000_000, 36_000_000).all(), "GK zone 35 eastings carry the zone number"
+
+
+def test_excel_csv_starts_with_a_byte_order_mark_and_still_reads(tmp_path):
+    grids = gpd.GeoDataFrame({"grid_id": ["510107003001001"], "name": ["锦里社区一网格"]},
+                             geometry=[shapely.box(104.05, 30.65, 104.06, 30.66)], crs=4326)
+    (plain,) = [p for p in export({"grids": grids}, tmp_path / "plain", format="csv") if p.suffix == ".csv"]
+    (excel,) = [p for p in export({"grids": grids}, tmp_path / "excel", format="csv", excel=True)
+                if p.suffix == ".csv"]
+    assert not plain.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert excel.read_bytes().startswith(b"\xef\xbb\xbf")
+    table = pyogrio.read_dataframe(excel)
+    assert "grid_id" in table.columns
+    assert table["name"].iloc[0] == "锦里社区一网格"

@@ -77,6 +77,8 @@ def export_command(
              "gcj02 (火星坐标, Amap/Tencent), bd09 (百度坐标) / 坐标系")] = "EPSG:4326",
     geojson_crs_member: Annotated[bool, typer.Option(
         "--geojson-crs-member", help="Allow non-RFC 7946 GeoJSON with a crs member for other CRSs")] = False,
+    excel: Annotated[bool, typer.Option(
+        "--excel", help="CSV with a UTF-8 byte-order mark so Excel shows Chinese / CSV 兼容 Excel 中文")] = False,
     lang: Lang = "zh",
 ) -> None:
     """Export grids and results for the city GIS: GeoPackage, Shapefile, GeoJSON, CSV / 导出至城市 GIS.
@@ -100,7 +102,7 @@ def export_command(
         layers = {name: read_table_or_layer(path, name) for name, path in inputs.items() if path is not None}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
-            written = export(layers, out, format=fmt, crs=crs, geojson_crs_member=geojson_crs_member)
+            written = export(layers, out, format=fmt, crs=crs, geojson_crs_member=geojson_crs_member, excel=excel)
         label = resolve_crs(crs, layers).label
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
