@@ -96,21 +96,21 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     cfg = run.config
     part = cfg["partition"]
     communities = _communities(cfg)
-    streets = cfg.input_path("streets")
+    # each input is read once; the readers remember the file for error messages
+    streets = io.read_layer(cfg.input_path("streets"), label="streets") if cfg.input_path("streets") else None
     if streets is None and cfg.input_path("osm") is not None:
         from gridkit.network import read_osm  # noqa: PLC0415 - only when an OSM file is configured
 
         streets = read_osm(cfg.input_path("osm"))
+    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings")
     if cfg.input_path("previous_grids") is not None:
-        result = _regenerate(run, communities, streets)
+        result = _regenerate(run, communities, buildings_read, streets)
     else:
-        result = partition(communities, cfg.input_path("buildings"), streets, by=part["by"], target=part["target"],
+        result = partition(communities, buildings_read, streets, by=part["by"], target=part["target"],
                            tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
                            outside=part["outside"], progress=progress)
-    buildings = io.read_layer(cfg.input_path("buildings"), label="buildings").rename(
-        columns={v: k for k, v in cfg.columns.items()})
-    street_layer = streets if isinstance(streets, gpd.GeoDataFrame) else (
-        io.read_layer(streets, label="streets") if streets is not None else None)
+    buildings = buildings_read.rename(columns={v: k for k, v in cfg.columns.items()})
+    street_layer = streets
     metrics = evaluate(result.grids, communities.rename(columns={v: k for k, v in cfg.columns.items()}),
                        buildings, result.assignment, streets=street_layer, by=part["by"],
                        tolerance=part["tolerance"])
@@ -133,7 +133,7 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     io.write_csv(metrics, run.out("metrics.csv"))
 
 
-def _regenerate(run: _Run, communities: gpd.GeoDataFrame, streets: Any) -> Any:
+def _regenerate(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any) -> Any:
     """Regenerate from the previous plan (动态调整) instead of partitioning afresh."""
     from gridkit.regenerate import regenerate  # noqa: PLC0415
 
@@ -149,7 +149,7 @@ def _regenerate(run: _Run, communities: gpd.GeoDataFrame, streets: Any) -> Any:
     register = cfg.input_path("register")
     if register is None and previous.with_name(f"{previous.stem}.register.csv").exists():
         register = previous.with_name(f"{previous.stem}.register.csv")
-    result = regenerate(previous, cfg.input_path("previous_assignment"), communities, cfg.input_path("buildings"),
+    result = regenerate(previous, cfg.input_path("previous_assignment"), communities, buildings,
                         streets, target=part["target"], tolerance=part["tolerance"], by=part["by"],
                         seed=part["seed"], register=register, columns=cfg.columns, outside=part["outside"])
     run.results["changes"] = result

@@ -167,17 +167,23 @@ def test_disconnected_required_streets_are_joined(small_net):
     assert tour.lower_bound_m <= brute_force(net, far, 5) + 1e-9
 
 
-@given(st.sets(st.integers(0, 16), min_size=2, max_size=10), st.integers(2, 4), st.integers(0, 11))
-def test_k_routes_cover_and_respect_the_bound(small_net, chosen, k, depot):
-    net = small_net
-    required = np.array(sorted(chosen))
-    tour = postman_tour(net, required, depot)
+def _first_passes(tour, chosen) -> np.ndarray:
+    """True at the first pass of the walk over each chosen edge (the pass that serves it)."""
     serving = np.zeros(len(tour.walk), dtype=bool)
     seen = set()
     for i, (e, _) in enumerate(tour.walk):
         if e in chosen and e not in seen:
             seen.add(e)
             serving[i] = True
+    return serving
+
+
+@given(st.sets(st.integers(0, 16), min_size=2, max_size=10), st.integers(2, 4), st.integers(0, 11))
+def test_k_routes_cover_and_respect_the_bound(small_net, chosen, k, depot):
+    net = small_net
+    required = np.array(sorted(chosen))
+    tour = postman_tour(net, required, depot)
+    serving = _first_passes(tour, chosen)
     walks = split_tour(net, tour, k, serving)
     assert 1 <= len(walks) <= k
     covered = set()
@@ -557,12 +563,7 @@ def test_routes_from_two_depots_against_brute_force_min_max(small_net, chosen, d
     net = small_net
     required = np.array(sorted(chosen))
     tour = postman_tour(net, required, d0)
-    serving = np.zeros(len(tour.walk), dtype=bool)
-    seen = set()
-    for i, (e, _) in enumerate(tour.walk):
-        if e in chosen and e not in seen:
-            seen.add(e)
-            serving[i] = True
+    serving = _first_passes(tour, chosen)
     walks = split_tour_depots(net, tour, np.array([d0, d1]), serving)
     assert len(walks) == 2
     covered = set()
