@@ -22,6 +22,7 @@ import shapely
 from gridkit.errors import InputDataError
 from gridkit.io import source_name
 from gridkit.network import node_lines
+from gridkit.spatial import polygon_holding, representative_points
 
 __all__ = [
     "Atoms",
@@ -68,12 +69,6 @@ class Atoms:
     shared: sp.csr_matrix
 
 
-def representative_points(geoms: np.ndarray) -> np.ndarray:
-    """Points guaranteed inside each geometry (the point itself for points)."""
-    points = shapely.point_on_surface(geoms)
-    return np.where(shapely.get_type_id(geoms) == shapely.GeometryType.POINT, geoms, points)
-
-
 def community_of_buildings(
     communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, outside: str = "error"
 ) -> np.ndarray:
@@ -88,12 +83,8 @@ def community_of_buildings(
         ``'report'``: it gets -1 and the caller reports it.
     """
     points = representative_points(buildings.geometry.to_numpy())
-    tree = shapely.STRtree(communities.geometry.to_numpy())
-    point_idx, comm_idx = tree.query(points, predicate="intersects")
-    result = np.full(len(buildings), -1, dtype=np.int64)
     # the first (lowest-row) community wins where a point lies exactly on a shared boundary
-    order = np.lexsort((comm_idx, point_idx))[::-1]
-    result[point_idx[order]] = comm_idx[order]
+    result = polygon_holding(points, communities.geometry.to_numpy())
     missing = np.flatnonzero(result < 0)
     if len(missing) and outside == "error":
         row = int(missing[0])

@@ -36,6 +36,7 @@ import shapely
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.io import points_from_table, read_layer, source_name
+from gridkit.spatial import polygon_holding
 
 __all__ = [
     "DEFAULT_CATEGORIES",
@@ -472,13 +473,7 @@ def join_grids(
                              column=grid_id)
     points = incidents.geometry.to_crs(grids.crs).to_numpy()
     polygons = grids.geometry.to_numpy()
-    tree = shapely.STRtree(polygons)
-    hit_point, hit_grid = tree.query(points, predicate="intersects")
-    first = np.full(len(points), -1)
-    order = np.lexsort((hit_grid, hit_point))
-    hit_point, hit_grid = hit_point[order], hit_grid[order]
-    lead = np.r_[True, hit_point[1:] != hit_point[:-1]] if len(hit_point) else np.array([], bool)
-    first[hit_point[lead]] = hit_grid[lead]
+    first = polygon_holding(points, polygons)
     out = incidents.copy()
     codes = grids[grid_id].astype("string").to_numpy()
     out["grid_id"] = pd.array(np.where(first >= 0, codes[np.clip(first, 0, None)], None), dtype="string")
