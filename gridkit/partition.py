@@ -89,6 +89,8 @@ class _Measure:
 
 
 def _measure(by: str | Mapping[str, float], target: float | Mapping[str, float] | None) -> _Measure:
+    if isinstance(by, str):
+        _validate.option("by", by)
     shares = {by: 1.0} if isinstance(by, str) else {str(k): float(v) for k, v in by.items()}
     unknown = [m for m in shares if m not in _MEASURES]
     if unknown or not shares or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
@@ -113,14 +115,16 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     buildings: Source,
     streets: Source | None = None,
     *,
-    by: str | Mapping[str, float] = "households",
+    by: _validate.Measure | Mapping[str, float] = "households",
     target: float | Mapping[str, float] | None = None,
     tolerance: float = 0.1,
     n_grids: int | Mapping[object, int] | None = None,
     seed: int = 0,
     columns: Mapping[str, str] | None = None,
     crs: object = None,
-    outside: str = "error",
+    outside: _validate.Outside = "error",
+    overlapping: _validate.Overlapping = "error",
+    encoding: str | None = None,
     split_share: float = 0.25,
     interior_penalty: float = 3.0,
     progress: Callable[[str, int, int], None] | None = None,
@@ -153,12 +157,21 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
         Seed; the result is deterministic for a given seed.
     columns
         Input column names where they differ from the standard ones, e.g.
-        ``{"households": "hh", "community_id": "sq_id"}``.
+        ``{"households": "hh", "community_id": "sq_id"}`` (keys: ``community_id``, ``name``, ``code``,
+        ``target``, ``building_id``, ``households``, ``population``, ``levels``, ``use``). A column
+        named here that the layer lacks is an error with "did you mean"; a standard column that is
+        absent is looked up by common names (``户数``, ``人口``, ``社区编码`` …, with a warning).
     crs
         Metric CRS to work in; default the UTM zone of the data.
     outside
         ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave
         them out of the grids and list them in the assignment with an empty ``grid_id``.
+    overlapping
+        ``"error"`` (default) for communities that overlap (naming both), or ``"clip"`` to give each
+        overlap to the community listed first.
+    encoding
+        Text encoding of CSV and Shapefile inputs; default detected (UTF-8, GBK/GB18030, with a
+        warning when not UTF-8).
     split_share
         A street block heavier than ``split_share`` × target is split into building cells.
     interior_penalty
@@ -171,28 +184,29 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     PartitionResult
         Grids (communities' CRS), assignment, atoms, report; unpacks as ``grids, assignment``.
     """
-    if not 0 < tolerance < 1:
-        raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
-    names = dict(columns or {})
+    _validate.fraction("tolerance", tolerance)
+    _validate.option("outside", outside)
+    _validate.option("overlapping", overlapping)
+    names = _validate.check_column_names(columns, _validate.COLUMN_KEYS)
     measure = _measure(by, target)
     comm = _validate.communities(
-        read_layer(communities, label="communities"),
-        **{f"{k}_col": names.get(k, k) for k in ("name", "code", "target")},
-        id_col=names.get("community_id", "community_id"),
+        read_layer(communities, label="communities", encoding=encoding),
+        **{f"{k}_col": names.get(k) for k in ("name", "code", "target")},
+        id_col=names.get("community_id"), overlapping=overlapping,
     )
     bld = _validate.buildings(
-        read_layer(buildings, label="buildings"),
-        id_col=names.get("building_id", "building_id"),
-        households_col=names.get("households", "households"),
-        population_col=names.get("population", "population"),
-        levels_col=names.get("levels", "levels"),
-        use_col=names.get("use", "use"),
+        read_layer(buildings, label="buildings", encoding=encoding),
+        **{f"{k}_col": names.get(k) for k in ("households", "population", "levels", "use")},
+        id_col=names.get("building_id"),
     )
-    street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
+    _validate.warn_defaults(streets=streets, target=target, n_grids=n_grids, by=by, communities=comm)
+    street_layer = (_validate.streets(read_layer(streets, label="streets", encoding=encoding))
+                    if streets is not None else None)
     metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(comm)
     comm_m, bld_m = comm.to_crs(metric), bld.to_crs(metric)
     lines = street_lines(street_layer, metric)
-    building_community = community_of_buildings(comm_m, bld_m, outside=outside)
+    building_community = community_of_buildings(comm_m, bld_m, outside="report")
+    _validate.buildings_outside(comm_m, bld, bld_m, building_community, outside=outside)
     targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]
     unit = _building_weight(bld_m, building_community, measure, targets)
     area_weight = np.array([measure.shares.get("area", 0.0) / t.get("area", 1.0) for t in targets])
