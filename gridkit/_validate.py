@@ -18,10 +18,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridkit.columns import COLUMN_ALIASES, COLUMN_KEYS, check_column_names, resolve_column, suggest_column
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.households import estimate_households
 from gridkit.io import check_lonlat, source_name
+
+__all__ = [
+    "CHOICES", "COLUMN_ALIASES", "COLUMN_KEYS", "MAX_COUNT", "Coords", "Lang", "Measure", "Outside", "Overlapping",
+    "Period", "RouteMode", "buildings", "buildings_outside", "check_column_names", "check_coordinates",
+    "check_not_empty", "communities", "counts", "fraction", "option", "positive", "repair_geometry",
+    "require_columns", "resolve_column", "streets", "suggest_column", "warn_defaults",
+]
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
@@ -90,7 +98,8 @@ def option(name: str, value: _T, choices: Sequence[str] | None = None) -> _T:
 def fraction(name: str, value: float, *, low: float = 0.0, high: float = 1.0) -> float:
     """Check that a share lies strictly between ``low`` and ``high`` (``tolerance=0.1`` is ±10 %)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < float(value) < high:
-        raise GridkitError(f"{name} must be a number between {low:g} and {high:g} (a share: 0.1 = ±10 %); got {value!r}")
+        raise GridkitError(f"{name} must be a number between {low:g} and {high:g} (a share: 0.1 = ±10 %); "
+                           f"got {value!r}")
     return float(value)
 
 
@@ -101,112 +110,6 @@ def positive(name: str, value: float | None, *, allow_none: bool = True) -> floa
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
         raise GridkitError(f"{name} must be a positive number; got {value!r}")
     return float(value)
-
-
-# ------------------------------------------------------------------------------------------ columns
-#: Common names of the standard columns, checked (case-insensitively) when the standard name is absent.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "community_id": ("社区id", "社区编号", "社区代码", "community", "sq_id", "shequ_id"),
-    "name": ("名称", "社区名称", "社区名", "名字", "建筑名称", "name_zh"),
-    "code": ("社区编码", "区划代码", "统计用区划代码", "编码"),
-    "target": ("目标户数", "目标"),
-    "building_id": ("建筑编号", "建筑id", "楼栋编号", "楼栋id", "楼号", "bldg_id", "osm_id"),
-    "households": ("户数", "住户数", "总户数", "户", "hh", "n_households", "dwellings"),
-    "population": ("人口", "人数", "人口数", "常住人口", "pop", "persons"),
-    "levels": ("层数", "楼层", "楼层数", "地上层数", "building:levels", "floors", "storeys"),
-    "use": ("用途", "建筑用途", "性质", "building"),
-}
-
-
-#: The keys a ``columns=`` mapping may use (``community_code`` is the configuration's name of ``code``).
-COLUMN_KEYS = tuple(COLUMN_ALIASES)
-
-
-def _lower_map(gdf: pd.DataFrame) -> dict[str, str]:
-    return {str(c).strip().lower(): str(c) for c in gdf.columns}
-
-
-def suggest_column(name: str, gdf: pd.DataFrame, standard: str | None = None) -> str:
-    """The "did you mean" part of a missing-column message: the closest column, an alias, or the list."""
-    present = [str(c) for c in gdf.columns if c != getattr(gdf, "_geometry_column_name", None)]
-    near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
-    if not near:
-        lower = {c.lower(): c for c in present}
-        near = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.6)
-        near = [lower[n] for n in near]
-    if not near and standard is not None:
-        names = {a.lower() for a in (standard, *COLUMN_ALIASES.get(standard, ()))}
-        near = [c for c in present if c.strip().lower() in names]
-    if near:
-        return f"; did you mean {near[0]!r}?"
-    return f"; its columns are {present}"
-
-
-def resolve_column(gdf: pd.DataFrame, standard: str, given: str | None, *, label: str,
-                   required: bool = False) -> str | None:
-    """The column of ``gdf`` that holds the standard column ``standard``.
-
-    Parameters
-    ----------
-    gdf
-        The layer.
-    standard
-        The standard name (``"households"``).
-    given
-        The column the user named (CLI ``--households-col``, ``columns=``, ``[columns]``), or None.
-    label
-        What the layer is, for messages.
-    required
-        Whether a missing column is an error even when the user named none.
-
-    Returns
-    -------
-    str or None
-        ``given`` when it is a column; else ``standard`` when present; else a common name of it
-        (:data:`COLUMN_ALIASES`, e.g. ``户数`` for households) with a warning saying it is used; else
-        None (only when not ``required``).
-
-    Raises
-    ------
-    InputDataError
-        A column the user named is missing (whatever the layer has: a misspelt households column
-        must never turn every count into an estimate), or a required one is; with "did you mean".
-    """
-    if given is not None and given != "":
-        if given in gdf.columns:
-            return given
-        raise InputDataError(f"{label} has no column {given!r} (named for {standard}){suggest_column(given, gdf, standard)}",
-                             source=source_name(gdf), column=given)
-    if standard in gdf.columns:
-        return standard
-    lower = _lower_map(gdf)
-    for alias in (standard, *COLUMN_ALIASES.get(standard, ())):
-        if alias.lower() in lower:
-            found = lower[alias.lower()]
-            warnings.warn(f"{source_name(gdf)}: no {standard!r} column; using {found!r} as {standard} "
-                          f"(name it with columns={{{standard!r}: ...}} or --{standard.replace('_', '-')}-col to "
-                          "choose another)", GridkitWarning, stacklevel=3)
-            return found
-    if required:
-        raise InputDataError(f"{label} has no column {standard!r}{suggest_column(standard, gdf, standard)}",
-                             source=source_name(gdf), column=standard)
-    return None
-
-
-def check_column_names(columns: Mapping[str, str] | None, known: Sequence[str]) -> dict[str, str]:
-    """Check the keys of a ``columns=`` mapping (standard names); an unknown key is an error."""
-    out = dict(columns or {})
-    if "community_code" in out and "code" not in out:
-        out["code"] = out.pop("community_code")
-    for key, value in out.items():
-        if key not in known:
-            near = difflib.get_close_matches(key, list(known), n=1, cutoff=0.5)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; keys are {', '.join(known)}"
-            raise GridkitError(f"columns= has no standard column {key!r}{hint} (map a standard name to yours, "
-                               "e.g. {'households': '户数'})")
-        if not isinstance(value, str) or not value:
-            raise GridkitError(f"columns={{{key!r}: {value!r}}}: the column name must be a non-empty string")
-    return out
 
 
 def check_not_empty(gdf: pd.DataFrame, label: str) -> None:
@@ -472,7 +375,8 @@ def buildings(
         population = np.full(len(gdf), np.nan)
     pop_missing = np.isnan(population)
     if pop_missing.any():
-        what = "no population column" if population_col is None else f"population missing for {int(pop_missing.sum())} buildings"
+        what = (f"population missing for all {len(gdf)} buildings (no population column)" if population_col is None
+                else f"population missing for {int(pop_missing.sum())} buildings")
         warnings.warn(
             f"{source_name(gdf)}: {what}; estimated as households × {persons_per_household}",
             GridkitWarning,
@@ -516,8 +420,8 @@ def _fill_households(gdf: gpd.GeoDataFrame, column: str | None, *, id_col: str, 
                     row=row, id_col=id_col, column=column)
     subset = gdf.iloc[missing.nonzero()[0]]
     estimate = estimate_households(subset, levels_col=levels_col, use_col=use_col)
-    what = (f"households missing for {int(missing.sum())} of {len(gdf)} buildings" if present else
-            f"no households column: households of all {len(gdf)} buildings")
+    what = (f"households missing for {int(missing.sum())} buildings (of {len(gdf)})" if present else
+            f"households missing for all {len(gdf)} buildings (no households column)")
     warnings.warn(
         f"{source_name(gdf)}: {what} estimated from footprint × levels (gridkit.households)",
         GridkitWarning,

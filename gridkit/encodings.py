@@ -72,10 +72,9 @@ def detect_encoding(data: bytes) -> str | None:
     >>> detect_encoding("楼00000".encode("utf-8"))
     'utf-8'
     """
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return name
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

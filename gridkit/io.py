@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import io as _stdio
 import os
-import warnings
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 

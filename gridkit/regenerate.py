@@ -47,7 +47,7 @@ from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adja
 from gridkit.atom_partition import dissolve_grids
 from gridkit.blocks import community_of_buildings
 from gridkit.crs import local_metric_crs
-from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.errors import GridkitWarning
 from gridkit.io import read_layer
 from gridkit.metrics import deviations
 from gridkit.network import street_lines
@@ -111,7 +111,7 @@ def regenerate(
     seed: int = 0,
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, str] | None = None,
-    outside: str = "error",
+    outside: _validate.Outside = "error",
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -154,13 +154,12 @@ def regenerate(
         New grids (previous grids' CRS) with a ``change`` column, assignment, per-grid change
         report, summary (churn) and the code register.
     """
-    if not 0 < tolerance < 1:
-        raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
-    if outside not in ("error", "report"):
-        raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
+    _validate.fraction("tolerance", tolerance)
+    _validate.option("outside", outside)
     measure = _measure(by, target)
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
-                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside)
+                   tolerance=tolerance, seed=seed, register=register,
+                   columns=_validate.check_column_names(columns, _validate.COLUMN_KEYS), outside=outside)
     for c in range(len(ctx.comm)):
         _community(ctx, c)
     for g in np.flatnonzero(ctx.grid_community < 0):
@@ -186,11 +185,11 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
              seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
              outside: str) -> Context:
     comm = _validate.communities(read_layer(communities, label="communities"),
-                                 **{f"{k}_col": columns.get(k, k) for k in ("name", "code", "target")},
-                                 id_col=columns.get("community_id", "community_id"))
+                                 **{f"{k}_col": columns.get(k) for k in ("name", "code", "target")},
+                                 id_col=columns.get("community_id"))
     bld = _validate.buildings(read_layer(buildings, label="buildings"),
-                              **{f"{k}_col": columns.get(k, k) for k in ("households", "population", "levels", "use")},
-                              id_col=columns.get("building_id", "building_id"))
+                              **{f"{k}_col": columns.get(k) for k in ("households", "population", "levels", "use")},
+                              id_col=columns.get("building_id"))
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))
     links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
@@ -201,7 +200,8 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
     if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
         prev = prev.set_crs(comm.crs)
     prev_m = prev.to_crs(metric).geometry.to_numpy()
-    building_community = community_of_buildings(comm_m, bld_m, outside=outside)
+    building_community = community_of_buildings(comm_m, bld_m, outside="report")
+    _validate.buildings_outside(comm_m, bld, bld_m, building_community, outside=outside)  # type: ignore[arg-type]
     lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
     grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
     targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]
