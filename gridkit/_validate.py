@@ -516,7 +516,7 @@ def warn_defaults(*, streets: object, target: object, n_grids: object, by: objec
                   communities: gpd.GeoDataFrame) -> None:
     """Say what a partition assumes when it is not told: no streets, the default target."""
     if streets is None:
-        warnings.warn("no streets given: grids will not follow streets (街巷定界), their borders cut through blocks "
+        warnings.warn("no streets given: grids will not follow streets, their borders cut through blocks "
                       "between buildings; pass streets= (--streets, or osm in gridkit.toml)", GridkitWarning,
                       stacklevel=3)
     own_targets = "target" in communities.columns and communities["target"].notna().all()

@@ -18,15 +18,16 @@ import pandas as pd
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.io import source_name
 
-__all__ = ["COLUMN_ALIASES", "COLUMN_KEYS", "check_column_names", "resolve_column", "suggest_column"]
+__all__ = ["COLUMN_ALIASES", "COLUMN_KEYS", "check_column_names", "resolve_column", "standard_columns",
+           "suggest_column"]
 
 #: Common names of the standard columns, checked (case-insensitively) when the standard name is absent.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "community_id": ("社区id", "社区编号", "社区代码", "community", "sq_id", "shequ_id"),
+    "community_id": ("community_", "社区id", "社区编号", "社区代码", "community", "sq_id", "shequ_id"),
     "name": ("名称", "社区名称", "社区名", "名字", "建筑名称", "name_zh"),
     "code": ("社区编码", "区划代码", "统计用区划代码", "编码"),
     "target": ("目标户数", "目标"),
-    "building_id": ("建筑编号", "建筑id", "楼栋编号", "楼栋id", "楼号", "bldg_id", "osm_id"),
+    "building_id": ("building_i", "建筑编号", "建筑id", "楼栋编号", "楼栋id", "楼号", "bldg_id", "osm_id"),
     "households": ("户数", "住户数", "总户数", "户", "hh", "n_households", "dwellings"),
     "population": ("人口", "人数", "人口数", "常住人口", "pop", "persons"),
     "levels": ("层数", "楼层", "楼层数", "地上层数", "building:levels", "floors", "storeys"),
@@ -123,3 +124,17 @@ def check_column_names(columns: Mapping[str, str] | None, known: Sequence[str]) 
         if not isinstance(value, str) or not value:
             raise GridkitError(f"columns={{{key!r}: {value!r}}}: the column name must be a non-empty string")
     return out
+
+
+def standard_columns(gdf: pd.DataFrame, given: Mapping[str, str | None], *, label: str) -> pd.DataFrame:
+    """``gdf`` with the columns in ``given`` (standard name → the user's name or None) renamed to standard.
+
+    Each is found by :func:`resolve_column`: a named column must exist, an unnamed one is looked up by
+    its standard and common names; one not found at all is left out of the renaming.
+    """
+    renames = {}
+    for standard, user in given.items():
+        found = resolve_column(gdf, standard, user, label=label)
+        if found is not None and found != standard:
+            renames[found] = standard
+    return gdf.rename(columns=renames) if renames else gdf

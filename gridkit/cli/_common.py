@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridkit import _validate
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.partition import PartitionResult, partition
 
@@ -48,6 +49,9 @@ CommunityIdCol = Annotated[str | None, typer.Option(help="Community id column (d
 BuildingIdCol = Annotated[str | None, typer.Option(help="Building id column (default building_id)")]
 HouseholdsCol = Annotated[str | None, typer.Option(help="Households column (default households)")]
 PopulationCol = Annotated[str | None, typer.Option(help="Population column (default population)")]
+LevelsCol = Annotated[str | None, typer.Option(help="Levels (storeys) column (default levels)")]
+Encoding = Annotated[str | None, typer.Option(
+    help="Text encoding of CSV and Shapefile inputs (utf-8, gbk …); default detected / 文件编码（默认自动识别）")]
 
 
 def _msg(lang: str, key: str) -> str:
@@ -61,6 +65,14 @@ def _fail_input(exc: GridkitError, lang: str) -> typer.Exit:
 
 def _columns(**given: str | None) -> dict[str, str]:
     return {k: v for k, v in given.items() if v}
+
+
+def _option(name: str, value: str) -> str:
+    """Check a choice option at the command line (wrong usage: exit 2, with the closest choice)."""
+    try:
+        return _validate.option(name, value)
+    except GridkitError as exc:
+        raise typer.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
 
 def _run_partition(lang: str, **kwargs: object) -> PartitionResult:

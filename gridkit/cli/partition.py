@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 
@@ -14,17 +13,21 @@ from gridkit.cli._common import (
     EXIT_INVARIANT,
     BuildingIdCol,
     CommunityIdCol,
+    Encoding,
     HouseholdsCol,
     Lang,
+    LevelsCol,
     PopulationCol,
     _columns,
     _fail_input,
     _msg,
+    _option,
     _print_metrics,
     _run_partition,
     app,
     console,
 )
+from gridkit.columns import standard_columns
 from gridkit.errors import GridkitError
 from gridkit.metrics import evaluate, hard_failures
 
@@ -42,10 +45,14 @@ def partition_command(
     seed: Annotated[int, typer.Option(help="Random seed (results are deterministic per seed)")] = 0,
     report: Annotated[Path | None, typer.Option(help="Per-community report CSV / 社区报告")] = None,
     outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report")] = "error",
+    overlapping: Annotated[str, typer.Option(
+        help="Overlapping communities: error, or clip (the one listed first keeps the overlap) / 社区重叠")] = "error",
     community_id_col: CommunityIdCol = None,
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
+    levels_col: LevelsCol = None,
+    encoding: Encoding = None,
     lang: Lang = "zh",
 ) -> None:
     """Partition communities into balanced, street-bounded grids / 划分网格.
@@ -53,11 +60,16 @@ def partition_command(
     Example: gridkit partition --communities c.geojson --buildings b.geojson --streets s.geojson
     --target 300 --out grids.geojson --assignment assignment.csv
     """
+    _option("by", by)
+    _option("outside", outside)
+    _option("overlapping", overlapping)
+    _option("lang", lang)
     columns = _columns(community_id=community_id_col, building_id=building_id_col, households=households_col,
-                       population=population_col)
+                       population=population_col, levels=levels_col)
     try:
         result = _run_partition(lang, communities=communities, buildings=buildings, streets=streets, by=by,
-                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside)
+                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside,
+                                overlapping=overlapping, encoding=encoding)
         io.write_layer(result.grids, out, layer="grids")
         io.write_csv(result.assignment, assignment)
         if report is not None:
@@ -83,6 +95,7 @@ def validate_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
+    encoding: Encoding = None,
     lang: Lang = "zh",
 ) -> None:
     """Print the metrics table; exit 1 if conservation, coverage or contiguity fails / 校验网格.
@@ -90,16 +103,17 @@ def validate_command(
     Example: gridkit validate grids.geojson --communities c.geojson --buildings b.geojson
     --assignment assignment.csv --streets s.geojson
     """
+    _option("by", by)
+    _option("lang", lang)
     try:
-        grid_layer = io.read_layer(grids, label="grids")
-        comm = io.read_layer(communities, label="communities")
-        if community_id_col:
-            comm = comm.rename(columns={community_id_col: "community_id"})
-        bld = io.read_layer(buildings, label="buildings") if buildings else None
+        grid_layer = io.read_layer(grids, label="grids", encoding=encoding)
+        comm = io.read_layer(communities, label="communities", encoding=encoding)
+        comm = standard_columns(comm, {"community_id": community_id_col}, label="communities")
+        bld = io.read_layer(buildings, label="buildings", encoding=encoding) if buildings else None
         if bld is not None:
-            bld = bld.rename(columns={v: k for k, v in _columns(building_id=building_id_col, households=households_col,
-                                                                 population=population_col).items()})
-        links = pd.read_csv(assignment, dtype=str) if assignment else None
+            bld = standard_columns(bld, {"building_id": building_id_col, "households": households_col,
+                                         "population": population_col}, label="buildings")
+        links = io.read_table(assignment, dtype=str, label="assignment") if assignment else None
         street_layer = io.read_layer(streets, label="streets") if streets else None
         table = evaluate(grid_layer, comm, bld, links, streets=street_layer, by=by, tolerance=tolerance)
         if out is not None:
