@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridkit import io
+from gridkit.columns import standard_columns
 from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
@@ -72,7 +73,8 @@ class _Run:
 
 
 def _communities(config: Config) -> gpd.GeoDataFrame:
-    communities = io.read_layer(config.input_path("communities"), label="communities")
+    communities = io.read_layer(config.input_path("communities"), label="communities",
+                                encoding=config["inputs"]["encoding"])
     part = config["partition"]
     targets, type_column = part["targets"], part["type_column"]
     if targets:
@@ -92,26 +94,35 @@ def _communities(config: Config) -> gpd.GeoDataFrame:
     return communities
 
 
+def _standard(layer: gpd.GeoDataFrame, cfg: Config, names: tuple[str, ...], label: str) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)  # the partition has said which columns it used
+        return standard_columns(layer, {k: cfg.columns.get(k) for k in names}, label=label)
+
+
 def _stage_partition(run: _Run, progress: Progress | None) -> None:
     cfg = run.config
     part = cfg["partition"]
     communities = _communities(cfg)
     # each input is read once; the readers remember the file for error messages
-    streets = io.read_layer(cfg.input_path("streets"), label="streets") if cfg.input_path("streets") else None
+    encoding = cfg["inputs"]["encoding"]
+    streets = (io.read_layer(cfg.input_path("streets"), label="streets", encoding=encoding)
+               if cfg.input_path("streets") else None)
     if streets is None and cfg.input_path("osm") is not None:
         from gridkit.network import read_osm  # noqa: PLC0415 - only when an OSM file is configured
 
         streets = read_osm(cfg.input_path("osm"))
-    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings")
+    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings", encoding=encoding)
     if cfg.input_path("previous_grids") is not None:
         result = _regenerate(run, communities, buildings_read, streets)
     else:
         result = partition(communities, buildings_read, streets, by=part["by"], target=part["target"],
                            tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
-                           outside=part["outside"], progress=progress)
-    buildings = buildings_read.rename(columns={v: k for k, v in cfg.columns.items()})
+                           outside=part["outside"], overlapping=part["overlapping"], progress=progress)
+    # the same columns the partition used (named ones, else standard or common names such as 户数)
+    buildings = _standard(buildings_read, cfg, ("building_id", "households", "population"), "buildings")
     street_layer = streets
-    metrics = evaluate(result.grids, communities.rename(columns={v: k for k, v in cfg.columns.items()}),
+    metrics = evaluate(result.grids, _standard(communities, cfg, ("community_id",), "communities"),
                        buildings, result.assignment, streets=street_layer, by=part["by"],
                        tolerance=part["tolerance"])
     run.problems.extend(hard_failures(metrics))
