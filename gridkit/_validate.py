@@ -83,7 +83,7 @@ def option(name: str, value: _T, choices: Sequence[str] | None = None) -> _T:
     >>> option("outside", "eror")
     Traceback (most recent call last):
     ...
-    gridkit.errors.GridkitError: outside='eror' is not valid; did you mean 'error'? (choices: error, report)
+    gridkit.errors.GridkitError: outside must be one of error, report; got 'eror'; did you mean 'error'?
     """
     allowed = tuple(choices) if choices is not None else CHOICES[name]
     if isinstance(value, str) and value in allowed:
@@ -92,7 +92,7 @@ def option(name: str, value: _T, choices: Sequence[str] | None = None) -> _T:
     near = [c for c in allowed if text and (c.startswith(text) or c == text)] or \
         difflib.get_close_matches(text, list(allowed), n=1, cutoff=0.5)
     hint = f"; did you mean {near[0]!r}?" if near else ""
-    raise GridkitError(f"{name}={value!r} is not valid{hint} (choices: {', '.join(allowed)})")
+    raise GridkitError(f"{name} must be one of {', '.join(allowed)}; got {value!r}{hint}")
 
 
 def fraction(name: str, value: float, *, low: float = 0.0, high: float = 1.0) -> float:

@@ -222,6 +222,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.roles import is_grid_warden  # noqa: PLC0415
     from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
@@ -231,7 +232,7 @@ def _stage_routes(run: _Run, _progress: Progress | None) -> None:
     stations = None
     if "warden_plan" in run.results:
         links = run.results["warden_plan"].links
-        seats = links.loc[links["role"] != "police", ["warden_id", "grid_id"]]
+        seats = links.loc[is_grid_warden(links["role"]), ["warden_id", "grid_id"]]  # who walks: one rule
         stations = run.results["roster"].drop(columns=["grid_id"], errors="ignore").merge(seats, on="warden_id")
     routes = patrol_routes(run.results["grids"], graph, stations=stations,
                            include_boundary=cfg["include_boundary"], speed_kmh=cfg["speed_kmh"])
