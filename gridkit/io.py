@@ -154,6 +154,12 @@ def _recode_dbf(gdf: gpd.GeoDataFrame, path: Path, encoding: str | None) -> gpd.
             raise InputDataError("cannot tell the text encoding of the .dbf (no .cpg beside it); name it with "
                                  "encoding= (--encoding), e.g. gbk", source=path)
         chosen = "utf-8" if detected == "utf-8-sig" else detected
+        if chosen not in {"utf-8", "gb18030"}:
+            # neither UTF-8 nor Chinese: keep the DBF default GDAL read it with (a guess among the
+            # single-byte code pages from a few names is no better)
+            warnings.warn(f"{path}: no .cpg beside the Shapefile; its text was read as ISO-8859-1 (the DBF "
+                          "default); pass encoding= (--encoding) to choose another", GridkitWarning, stacklevel=4)
+            return gdf
         shown = "GBK/GB18030" if chosen == "gb18030" else chosen
         warnings.warn(f"{path}: no .cpg beside the Shapefile; its text encoding was detected as {shown}; pass "
                       "encoding= (--encoding) to choose another", GridkitWarning, stacklevel=4)

@@ -102,7 +102,7 @@ def wardens_command(
         grid_layer = io.read_layer(grids, label="grids")
         street_layer = io.read_layer(streets, label="streets") if streets is not None else None
         graph = _graph(street_layer, osm, lang)
-        events = pd.read_csv(incidents) if incidents is not None else None
+        events = io.read_table(incidents, label="incidents") if incidents is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             plan = assign_wardens(grid_layer, read_roster(roster, district=grid_layer), rule=rule, graph=graph,
