@@ -116,7 +116,7 @@ def check_not_empty(gdf: pd.DataFrame, label: str) -> None:
     """An empty layer is an error naming the file and the layer."""
     if len(gdf) == 0:
         layer = gdf.attrs.get("layer")
-        named = f" (layer {layer!r})" if layer else ""
+        named = f" {layer!r}" if layer else ""
         raise InputDataError(f"the {label} layer{named} has no features", source=source_name(gdf))
 
 

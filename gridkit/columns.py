@@ -43,9 +43,13 @@ def _lower_map(gdf: pd.DataFrame) -> dict[str, str]:
     return {str(c).strip().lower(): str(c) for c in gdf.columns}
 
 
-def suggest_column(name: str, gdf: pd.DataFrame, standard: str | None = None) -> str:
-    """The "did you mean" part of a missing-column message: the closest column, an alias, or the list."""
-    present = [str(c) for c in gdf.columns if c != getattr(gdf, "_geometry_column_name", None)]
+def suggest_column(name: str, gdf: pd.DataFrame | Sequence[str], standard: str | None = None) -> str:
+    """The "did you mean" part of a missing-column message: the closest column, an alias, or the list.
+
+    ``gdf`` is the layer, or the names of its columns.
+    """
+    columns = gdf.columns if isinstance(gdf, pd.DataFrame) else list(gdf)
+    present = [str(c) for c in columns if c != getattr(gdf, "_geometry_column_name", None)]
     near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
     if not near:
         lower = {c.lower(): c for c in present}

@@ -21,6 +21,7 @@ from typing import Any
 import pyogrio
 
 from gridkit._validate import CHOICES
+from gridkit.columns import suggest_column
 from gridkit.encodings import normalise_encoding
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.io import read_layer, read_table
@@ -158,7 +159,8 @@ def _check_inputs(sections: dict[str, dict[str, Any]], source: str) -> None:
         present = _file_columns(path, inputs["encoding"])
         if user not in present:
             raise InputDataError(f"[columns] {std} = '{user}' is not a column of {path.name}"
-                                 f"{_suggest(user, present)}", source=source, column=user)
+                                 f"{suggest_column(user, present, 'code' if std == 'community_code' else std)}",
+                                 source=source, column=user)
     type_column = sections["partition"]["type_column"]
     if type_column:
         present = _file_columns(Path(inputs["communities"]), inputs["encoding"])

@@ -9,7 +9,8 @@ out as ``Â¥00000``). :func:`detect_encoding` chooses the encoding of a file's 
 3. bytes that decode as GB18030 (a superset of GBK and GB2312) and whose non-ASCII characters are
    mostly common Chinese (in GB2312) are GB18030: Latin-1 text read as GBK gives rare extension
    characters, never common ones, so this does not mistake a German ``Müllerstraße`` for Chinese;
-4. otherwise charset-normalizer's best guess.
+4. bytes that decode as Windows-1252 into printable text are Windows-1252 (Western Europe);
+5. otherwise charset-normalizer's best guess.
 
 Every choice other than UTF-8 is announced by a :class:`~gridkit.errors.GridkitWarning` naming the
 encoding; text that does not decode is an :class:`~gridkit.errors.InputDataError` naming the file,
@@ -87,13 +88,24 @@ def detect_encoding(data: bytes) -> str | None:
         text = None
     if text is not None and _gb2312_share(text) >= _GB2312_SHARE:
         return "gb18030"
+    return _single_byte_or_guess(data, chinese=text is not None)
+
+
+def _single_byte_or_guess(data: bytes, *, chinese: bool) -> str | None:
+    """Windows-1252 where it reads as printable text, else charset-normalizer's guess."""
+    try:  # the usual single-byte code page of Western files (Excel on a European Windows)
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    if western is not None and all(c.isprintable() or c in "\r\n\t" for c in western):
+        return "cp1252"
     from charset_normalizer import from_bytes  # noqa: PLC0415 - only for files that are neither UTF-8 nor GBK
 
     best = from_bytes(data).best()
     if best is None:
         return None
     name = normalise_encoding(best.encoding)
-    if name in _CHINESE and text is not None:
+    if name in _CHINESE and chinese:
         return "gb18030"  # an East Asian guess for bytes that are valid GB18030: the Chinese reading
     return name
 

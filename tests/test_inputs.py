@@ -251,7 +251,9 @@ def test_repairable_geometry_is_repaired_with_a_warning(district):
     result, caught = run_partition(district.communities, buildings, district.streets, target=300)
     repairs = [str(w.message) for w in caught if "repaired" in str(w.message)]
     assert len(repairs) == 1
-    assert "repaired 1 invalid polygon" in repairs[0] and "'B00003'" in repairs[0] and "area unchanged" in repairs[0]
+    assert "repaired 1 invalid polygon" in repairs[0]
+    assert "'B00003'" in repairs[0]
+    assert "area unchanged" in repairs[0]
     assigned = result.assignment.set_index("building_id")
     assert assigned.loc["B00003", "status"] == "assigned"
     assert result.grids["households"].sum() == buildings["households"].sum()
