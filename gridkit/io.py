@@ -126,7 +126,7 @@ def _read_vector(path: Path, *, layer: str | None, label: str, encoding: str | N
     options: dict[str, str] = {}
     if no_cpg:
         options["encoding"] = "ISO-8859-1"  # every byte read as one character, recoded below
-    elif encoding is not None:
+    elif encoding is not None and shapefile:  # GeoJSON and GeoPackage are UTF-8 by their specifications
         options["encoding"] = normalise_encoding(encoding)
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
