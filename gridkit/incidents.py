@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridkit import _validate
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.io import points_from_table, read_layer, read_table, source_name
@@ -78,7 +79,6 @@ DEFAULT_TIME_LIMITS_HOURS: dict[str, float] = {
 #: percentile of the grids (relative, so that they suit any period); give numbers for fixed limits.
 DEFAULT_TIERS: dict[str, Any] = {"by": "per_100_households", "orange": "p75", "red": "p90"}
 
-_COORDS = ("wgs84", "gcj02", "bd09")
 _PERIODS = {"month": "M", "week": "W-SUN", "quarter": "Q", "year": "Y", "day": "D"}
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$|Z$")
 
@@ -267,9 +267,7 @@ def read_incidents(
 
 
 def _convert_coords(gdf: gpd.GeoDataFrame, coords: str) -> gpd.GeoDataFrame:
-    coords = coords.lower().replace("-", "").replace("_", "")
-    if coords not in _COORDS:
-        raise InputDataError(f"coords must be one of {', '.join(_COORDS)}, not {coords!r}")
+    coords = _validate.option("coords", coords.lower().replace("-", "").replace("_", ""))
     gdf = gdf.to_crs(WGS84) if gdf.crs is not None and not gdf.crs.equals(WGS84) else gdf
     if coords == "wgs84":
         return gdf
@@ -537,8 +535,7 @@ def period_labels(times: pd.Series, period: str) -> pd.Series:
 
     Weeks are ISO weeks (Monday first) labelled by their Monday, ``2025-03-03``.
     """
-    if period not in _PERIODS:
-        raise InputDataError(f"period must be one of {', '.join(_PERIODS)}, not {period!r}")
+    _validate.option("period", period)
     local = times.dt.tz_localize(None) if getattr(times.dt, "tz", None) is not None else times
     if period == "month":
         return local.dt.strftime("%Y-%m").astype("string")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from folium.plugins import HeatMap
 
+from gridkit import _validate
 from gridkit._maps_data import (
     bounds,
     community_outlines,
@@ -319,6 +320,7 @@ def map(  # noqa: PLR0913  (one keyword per layer and option)
     -------
     folium.Map
     """
+    _validate.option("lang", lang)
     labels = _labels(lang)
     visible = _shown(show, grids is not None)
     points = incidents.incidents if hasattr(incidents, "quality") else incidents
