@@ -24,7 +24,7 @@ __all__ = ["COLUMN_ALIASES", "COLUMN_KEYS", "check_column_names", "resolve_colum
 #: Common names of the standard columns, checked (case-insensitively) when the standard name is absent.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "community_id": ("community_", "社区id", "社区编号", "社区代码", "community", "sq_id", "shequ_id"),
-    "name": ("名称", "社区名称", "社区名", "名字", "建筑名称", "name_zh"),
+    "name": ("名称", "社区名称", "社区名", "名字", "建筑名称", "姓名", "name_zh"),
     "code": ("社区编码", "区划代码", "统计用区划代码", "编码"),
     "target": ("目标户数", "目标"),
     "building_id": ("building_i", "建筑编号", "建筑id", "楼栋编号", "楼栋id", "楼号", "bldg_id", "osm_id"),
@@ -32,11 +32,29 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "population": ("人口", "人数", "人口数", "常住人口", "pop", "persons"),
     "levels": ("层数", "楼层", "楼层数", "地上层数", "building:levels", "floors", "storeys"),
     "use": ("用途", "建筑用途", "性质", "building"),
+    # rosters
+    "warden_id": ("编号", "人员编号", "工号", "网格员编号", "id", "staff_id", "person_id"),
+    "role": ("角色", "类别", "岗位", "职务", "人员类别", "type", "position"),
+    "capacity": ("容量", "负责网格数", "可负责网格数", "网格数", "max_grids"),
 }
 
 
 #: The keys a ``columns=`` mapping may use (``community_code`` is the configuration's name of ``code``).
-COLUMN_KEYS = tuple(COLUMN_ALIASES)
+COLUMN_KEYS = ("community_id", "name", "code", "target", "building_id", "households", "population", "levels",
+               "use")
+
+
+#: Standard columns the partition commands take a ``--…-col`` option for.
+_CLI_OPTIONS = ("community_id", "building_id", "households", "population", "levels")
+
+
+def _how_to_name(standard: str) -> str:
+    if standard in _CLI_OPTIONS:
+        return (f"to choose another, name it: columns={{{standard!r}: ...}}, "
+                f"--{standard.replace('_', '-')}-col, or [columns] in gridkit.toml")
+    if standard in COLUMN_KEYS:
+        return f"to choose another, name it: columns={{{standard!r}: ...}} or [columns] in gridkit.toml"
+    return f"to choose another, rename that column to {standard!r}"
 
 
 def _lower_map(gdf: pd.DataFrame) -> dict[str, str]:
@@ -105,8 +123,7 @@ def resolve_column(gdf: pd.DataFrame, standard: str, given: str | None, *, label
         if alias.lower() in lower:
             found = lower[alias.lower()]
             warnings.warn(f"{source_name(gdf)}: no {standard!r} column; using {found!r} as {standard} "
-                          f"(name it with columns={{{standard!r}: ...}} or --{standard.replace('_', '-')}-col to "
-                          "choose another)", GridkitWarning, stacklevel=3)
+                          f"({_how_to_name(standard)})", GridkitWarning, stacklevel=3)
             return found
     if required:
         raise InputDataError(f"{label} has no column {standard!r}{suggest_column(standard, gdf, standard)}",

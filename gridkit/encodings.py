@@ -163,10 +163,11 @@ def decode_text(data: bytes, *, encoding: str | None = None, source: object = No
         raise InputDataError(
             f"text is UTF-8 except at {_where(data, damaged)}: the file mixes encodings (rows pasted from a "
             "GBK file?); save it again as UTF-8", source=source)
-    name = detect_encoding(data)
-    if name is None:
+    detected = detect_encoding(data)
+    if detected is None:
         raise InputDataError("cannot tell the text encoding; name it with encoding= (--encoding), e.g. gbk",
                              source=source)
+    name = detected
     try:
         text = data.decode(name)
     except UnicodeDecodeError as exc:  # charset-normalizer guessed from a sample

@@ -288,8 +288,9 @@ def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | in
               encoding: str | None = None) -> gpd.GeoDataFrame:
     frame = read_table(path, encoding=encoding, label="CSV", dtype_backend="numpy_nullable")
     lower = {str(c).lower(): c for c in frame.columns}
-    if (x_col is None or y_col is None) and coordinate_columns(frame) is not None:
-        x_col, y_col = coordinate_columns(frame)
+    found = coordinate_columns(frame)
+    if (x_col is None or y_col is None) and found is not None:
+        x_col, y_col = found
     if x_col is not None and y_col is not None:
         for col in (x_col, y_col):
             if col not in frame.columns:

@@ -191,12 +191,13 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     measure = _measure(by, target)
     comm = _validate.communities(
         read_layer(communities, label="communities", encoding=encoding),
-        **{f"{k}_col": names.get(k) for k in ("name", "code", "target")},
+        name_col=names.get("name"), code_col=names.get("code"), target_col=names.get("target"),
         id_col=names.get("community_id"), overlapping=overlapping,
     )
     bld = _validate.buildings(
         read_layer(buildings, label="buildings", encoding=encoding),
-        **{f"{k}_col": names.get(k) for k in ("households", "population", "levels", "use")},
+        households_col=names.get("households"), population_col=names.get("population"),
+        levels_col=names.get("levels"), use_col=names.get("use"),
         id_col=names.get("building_id"),
     )
     _validate.warn_defaults(streets=streets, target=target, n_grids=n_grids, by=by, communities=comm)

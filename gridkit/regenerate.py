@@ -185,10 +185,11 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
              seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
              outside: str) -> Context:
     comm = _validate.communities(read_layer(communities, label="communities"),
-                                 **{f"{k}_col": columns.get(k) for k in ("name", "code", "target")},
-                                 id_col=columns.get("community_id"))
+                                 name_col=columns.get("name"), code_col=columns.get("code"),
+                                 target_col=columns.get("target"), id_col=columns.get("community_id"))
     bld = _validate.buildings(read_layer(buildings, label="buildings"),
-                              **{f"{k}_col": columns.get(k) for k in ("households", "population", "levels", "use")},
+                              households_col=columns.get("households"), population_col=columns.get("population"),
+                              levels_col=columns.get("levels"), use_col=columns.get("use"),
                               id_col=columns.get("building_id"))
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))

@@ -65,6 +65,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
+from gridkit.columns import standard_columns
 from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, street_matrix
 from gridkit.crs import WGS84, local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
@@ -145,6 +146,8 @@ def read_roster(
     """
     gdf = _roster_frame(source, crs)
     src = source_name(gdf, "<roster>")
+    # 编号, 姓名, 角色, 容量 … as the roster names them (with a warning naming the column used)
+    gdf = standard_columns(gdf, dict.fromkeys(("warden_id", "name", "role", "capacity")), label="roster")
     for col in ("warden_id", "role", "capacity"):
         if col not in gdf.columns:
             raise InputDataError(f"roster has no column {col!r}; columns are {list(gdf.columns)}", source=src,

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridkit import io
+from gridkit import _validate, io
 from gridkit.cli._common import (
     BuildingIdCol,
     CommunityIdCol,
@@ -131,7 +131,8 @@ def regenerate_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             result = regenerate(previous, previous_assignment, communities, buildings, streets, target=target,
-                                tolerance=tolerance, by=by, seed=seed, register=register, outside=outside,
+                                tolerance=tolerance, by=by, seed=seed, register=register,
+                                outside=_validate.option("outside", outside),  # type: ignore[arg-type]
                                 columns=_columns(community_id=community_id_col, building_id=building_id_col,
                                                  households=households_col, population=population_col))
         for item in caught:
