@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gridkit import io
 from gridkit.cli import app
-from gridkit.errors import GridkitWarning, InputDataError
+from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.incidents import (
     DEFAULT_CATEGORIES,
     STAGES,
@@ -186,7 +186,7 @@ def test_missing_columns_are_errors_naming_them(grids, tmp_path):
         prepare_incidents(table, grids)
     with pytest.raises(InputDataError, match="does not exist"):
         prepare_incidents(tmp_path / "nope.csv", grids)
-    with pytest.raises(InputDataError, match="coords"):
+    with pytest.raises(GridkitError, match="coords must be one of wgs84, gcj02, bd09"):  # an option, checked once
         prepare_incidents(pd.DataFrame([_row(1)]), grids, coords="mercator")
 
 
