@@ -186,3 +186,42 @@ def test_building_on_a_shared_grid_edge_is_visited_once():
     stops = routes.set_index("grid_id")["n_stops"]
     assert stops.sum() == 2  # the point on the shared edge is not dropped (nor counted twice)
     assert stops["L"] == 2  # the lowest grid position holds it
+
+
+# --------------------------------------------------------------------------------------------------
+# published instances: rural postman against an exact integer program, k routes covering everything
+
+
+def test_rural_postman_within_one_percent_of_the_exact_milp_on_gdb_graphs():
+    from carp import DATA, exact_rpp, read_carp  # noqa: PLC0415 - scripts/ is on the test path
+
+    rng = np.random.default_rng(7)
+    gaps = []
+    for number in range(13, 24):
+        net, depot = read_carp(DATA / "carp" / f"gdb{number}.dat")
+        required = np.flatnonzero(rng.random(len(net.eu)) < 0.3)
+        best = exact_rpp(net, required, depot, time_limit=10.0)
+        tour = postman_tour(net, required, depot, exact_up_to=0)  # the heuristic, not the small exact DP
+        assert_closed_cover(net, tour.walk, depot, required)
+        assert tour.lower_bound_m <= best + 1e-6
+        gaps.append(tour.length(net) / best - 1)
+    assert min(gaps) >= -1e-9
+    assert np.mean(gaps) <= 0.01
+
+
+def test_k_routes_on_a_gdb_graph_cover_every_edge_and_beat_the_plain_cut():
+    from carp import DATA, read_carp  # noqa: PLC0415
+
+    from gridkit.routing import Deadline, improve_routes, serving_steps, split_tour_depots, tour_length  # noqa: PLC0415
+
+    net, depot = read_carp(DATA / "carp" / "gdb1.dat")
+    required = np.arange(len(net.eu))
+    tour = postman_tour(net, required, depot)
+    for k in (2, 3, 5):
+        depots = np.full(k, depot)
+        walks = split_tour_depots(net, tour, depots, serving_steps(tour.walk, set(required.tolist())))
+        better = improve_routes(net, walks, depots, required, deadline=Deadline(0.5))
+        for walk in better:
+            assert_closed_cover(net, walk, depot, [])
+        assert set(required.tolist()) <= {e for w in better for e, _ in w}
+        assert max(map(lambda w: tour_length(net, w), better)) <= max(map(lambda w: tour_length(net, w), walks))
