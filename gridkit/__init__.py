@@ -10,7 +10,7 @@ check them against the rules of practice::
     new = gridkit.regenerate(grids, assignment, communities, new_buildings, streets)  # 动态调整
 
 Wardens, coverage and station siting live in :mod:`gridkit.wardens` and :mod:`gridkit.coverage`, street
-graphs and patrol routes in :mod:`gridkit.network` and :mod:`gridkit.routes`, incidents and hot spots
+graphs and patrol routes in :mod:`gridkit.network` and :mod:`gridkit.routing`, incidents and hot spots
 in :mod:`gridkit.incidents` and :mod:`gridkit.hotspots`, exports in :mod:`gridkit.export`, the
 one-command pipeline in :mod:`gridkit.pipeline`.
 """

@@ -211,7 +211,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
-    from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
+    from gridkit.routing import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
     graph = _graph(run)
