@@ -67,6 +67,10 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except GridkitError as exc:
             raise _fail_input(exc, lang) from exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            # a table that cannot be parsed is bad input (3), even where a reader does not name the file
+            console.print(f"[bold red]{_msg(lang, 'error')}:[/] {_msg(lang, 'unreadable')}: {exc}")
+            raise typer.Exit(EXIT_INPUT) from None
         except KeyboardInterrupt:
             console.print(_msg(lang, "interrupted"))
             raise typer.Exit(130) from None
@@ -126,11 +130,13 @@ MESSAGES = {
     "zh": {"reading": "读取并分区", "wrote": "已写出", "grids": "网格", "failed": "硬性指标未通过",
            "ok": "全部硬性指标通过", "error": "输入错误", "warn": "提示", "community": "社区",
            "usage": "用法错误", "internal": "内部错误（gridkit 的缺陷，请报告）", "traceback": "错误详情已保存到",
+           "unreadable": "无法解析的表格文件（列数不一致、为空或编码错误）",
            "interrupted": "已中断"},
     "en": {"reading": "reading and partitioning", "wrote": "wrote", "grids": "grids",
            "failed": "hard invariants failed", "ok": "all hard invariants hold", "error": "input error",
            "warn": "note", "community": "community", "usage": "usage error",
            "internal": "internal error (a bug in gridkit; please report it)", "traceback": "the traceback is saved in",
+           "unreadable": "a table that cannot be parsed (ragged rows, empty, or wrong encoding)",
            "interrupted": "interrupted"},
 }
 
