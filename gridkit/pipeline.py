@@ -2,15 +2,13 @@
 
 Stages run in the order data flows (inputs → grids → wardens, coverage, routes, incidents → map and
 exports); a stage runs when its inputs are configured. Every output is first written into a staging
-folder beside the output folder and moved into place only when every stage has succeeded, so a failed
-run never leaves half its outputs over a good earlier run.
+folder beside the output folder, which replaces the output folder in one step only when every stage
+has succeeded (:func:`gridkit.publish.publish_folder`, with the manifest ``plan.json``), so a failed or
+killed run never leaves half its outputs, or files of an earlier run, over a good earlier run.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
 from gridkit.partition import partition
+from gridkit.publish import publish_folder
 
 __all__ = ["STAGES", "PipelineResult", "run_pipeline"]
 
@@ -321,18 +320,11 @@ def _stage_exports(run: _Run) -> None:
     io.write_geojson(run.results["grids"], run.out("grids.geojson"))
 
 
-def _publish(staging: Path, folder: Path) -> list[Path]:
-    """Move every staged file into ``folder`` (each move is an atomic rename on one file system)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for item in sorted(staging.rglob("*")):
-        if item.is_dir():
-            continue
-        target = folder / item.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item, target)
-        written.append(target)
-    return written
+#: What a run may write at the top of its folder (to tell an older run's outputs from the user's files
+#: in a folder that has no plan.json yet).
+KNOWN_OUTPUTS = ("grids.geojson", "assignment.csv", "report.csv", "metrics.csv", "changes.csv",
+                 "grids.register.csv", "wardens_assignment.csv", "per_warden.csv", "staff_shortage.csv",
+                 "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis")
 
 
 def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None) -> PipelineResult:
@@ -350,11 +342,12 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
     PipelineResult
         Summary table, files written, results in memory, failed invariants and warnings.
     """
-    folder = Path(config["outputs"]["folder"])
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    run = _Run(config=config, staging=staging)
-    try:
+    folder = Path(config["outputs"]["folder"]).absolute()
+    notes: list[str] = []
+    # every output of the run is one plan: staged beside the folder, published by one folder exchange
+    # with plan.json (each file's checksum) inside; a failed or killed run leaves the previous plan whole
+    with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes) as staging:
+        run = _Run(config=config, staging=staging)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             for name, stage, needs in STAGES:
@@ -365,9 +358,9 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
                         callback(name, 1, 1)
             _stage_map(run)
             _stage_exports(run)
-        outputs = _publish(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    outputs = [folder / rel for rel in written]
     summary = pd.DataFrame(run.rows, columns=["stage", "item", "value"], dtype=object)
+    messages = [str(w.message) for w in caught if issubclass(w.category, GridkitWarning)]
     return PipelineResult(summary=summary, outputs=outputs, results=run.results, problems=run.problems,
-                          warnings=[str(w.message) for w in caught if issubclass(w.category, GridkitWarning)])
+                          warnings=notes + messages)
