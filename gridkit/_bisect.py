@@ -45,12 +45,29 @@ class EdgeList:
         keep = (r >= 0) & (c >= 0)
         return EdgeList(r[keep], c[keep], self.cost[keep], len(nodes))
 
+    def _pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR structure of the symmetric matrix, computed once: (indptr, indices, edge of each entry)."""
+        cached = self.__dict__.get("_csr")
+        if cached is None:
+            src = np.concatenate([self.row, self.col])
+            dst = np.concatenate([self.col, self.row])
+            order = np.lexsort((dst, src))
+            indptr = np.zeros(self.n + 1, dtype=np.int32)
+            np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
+            edge = np.concatenate([np.arange(len(self.row)), np.arange(len(self.row))])[order]
+            cached = (indptr, dst[order].astype(np.int32), edge)
+            self.__dict__["_csr"] = cached
+        return cached
+
     def matrix(self, data: np.ndarray | None = None) -> sp.csr_matrix:
-        """Symmetric CSR matrix of the edges (with ``data`` instead of the costs if given)."""
-        values = self.cost if data is None else data
-        return sp.csr_matrix((np.concatenate([values, values]),
-                              (np.concatenate([self.row, self.col]), np.concatenate([self.col, self.row]))),
-                             shape=(self.n, self.n))
+        """Symmetric CSR matrix of the edges (with ``data`` instead of the costs if given).
+
+        The sparsity structure is built once per edge list and reused: only the values change
+        between calls (random spanning trees draw new weights on the same graph many times).
+        """
+        values = self.cost if data is None else np.asarray(data, dtype=float)
+        indptr, indices, edge = self._pattern()
+        return sp.csr_matrix((values[edge], indices, indptr), shape=(self.n, self.n))
 
     def cut(self, side: np.ndarray) -> float:
         """Cost of the edges between ``side`` and the rest."""

@@ -28,9 +28,8 @@ import shapely
 from gridkit import _validate
 from gridkit.atom_partition import (
     DEFAULT_TARGETS,
-    AtomPartition,
+    best_count,
     dissolve_grids,
-    partition_atom_graph,
     partition_atoms,
 )
 from gridkit.blocks import build_atoms, community_of_buildings
@@ -38,6 +37,7 @@ from gridkit.codes import grid_code, reading_order
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer, repair_polygons
+from gridkit.limits import describe_balance_limit
 from gridkit.metrics import deviations, polsby_popper
 from gridkit.network import street_lines
 
@@ -205,7 +205,7 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     shared = atoms_obj.shared
     grids, labels, report = _partition_communities(
         comm_m, atoms, shared, tolerance=tolerance, n_grids=n_grids, seed=seed,
-        interior_penalty=interior_penalty, progress=progress,
+        interior_penalty=interior_penalty, progress=progress, street=atoms_obj.street,
     )
     atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
     assignment = _assignment(bld_m, atoms, atoms_obj.building_atom, building_community)
@@ -255,7 +255,7 @@ def _building_weight(bld: gpd.GeoDataFrame, community: np.ndarray, measure: _Mea
 def _partition_communities(
     comm: gpd.GeoDataFrame, atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, *, tolerance: float,
     n_grids: int | Mapping[object, int] | None, seed: int, interior_penalty: float,
-    progress: Callable[[str, int, int], None] | None,
+    progress: Callable[[str, int, int], None] | None, street: sp.csr_matrix | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict]]:
     labels = np.full(len(atoms), -1, dtype=np.int64)
     pieces, report = [], []
@@ -267,8 +267,10 @@ def _partition_communities(
         sub_atoms = atoms.iloc[idx]
         weight = sub_atoms["weight"].to_numpy(float)
         k, notes = _grid_count(weight, tolerance, n_grids, cid)
-        result = _best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
-                             interior_penalty=interior_penalty, fixed=_asked(n_grids, cid) is not None)
+        sub_street = street[idx][:, idx] if street is not None else None
+        result = best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
+                            interior_penalty=interior_penalty, fixed=_asked(n_grids, cid) is not None,
+                            street=sub_street)
         grids_c = dissolve_grids(sub_atoms, result.labels)
         grids_c["community_id"] = cid
         grids_c["weight"] = np.bincount(result.labels, weights=weight, minlength=len(grids_c))
@@ -284,7 +286,8 @@ def _partition_communities(
         pieces.append(grids_c)
         normal_atoms = weight[weight <= 1 + tolerance]
         report.append({"community_id": cid, "k_planned": k, "notes": notes + result.notes,
-                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0})
+                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0,
+                       "balance_bound": result.balance_bound})
     if progress is not None:
         progress("partition", len(comm), len(comm))
     grids = pd.concat(pieces, ignore_index=True)
@@ -306,46 +309,6 @@ def _asked(n_grids: int | Mapping[object, int] | None, cid: object) -> int | Non
     if n_grids is None:
         return None
     return n_grids.get(cid) if isinstance(n_grids, Mapping) else n_grids
-
-
-def _balance_key(result: AtomPartition, weight: np.ndarray, tolerance: float) -> tuple[int, float]:
-    """(grids outside the tolerance, max |deviation|) of a partition, oversize grids aside."""
-    grid_weight = np.bincount(result.labels, weights=weight)
-    dev = np.abs(deviations(grid_weight, result.oversize[: len(grid_weight)]))[~result.oversize[: len(grid_weight)]]
-    return (int((dev > tolerance + 1e-12).sum()), float(dev.max()) if len(dev) else 0.0)
-
-
-def _best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weight: np.ndarray, k: int, *, tolerance: float,
-                seed: int, interior_penalty: float, fixed: bool) -> AtomPartition:
-    """Partition into ``k`` grids; where coarse atoms keep grids outside the tolerance, also try k ± 1.
-
-    Towers of 150–400 households against a target of 300 may balance better with one grid more or
-    less; the count that leaves the fewest grids outside the tolerance (then the smallest maximum
-    deviation) wins, and a note says so.
-    """
-    def run(count: int) -> AtomPartition:
-        # weights are in targets, so the upper bound is 1 + tolerance; with a given number of grids
-        # the community's own mean grid takes the target's place
-        mean = weight.sum() / count if fixed else 1.0
-        return partition_atom_graph(atoms, shared, weight, count, tolerance=tolerance, seed=seed,
-                                    oversize_above=(1 + tolerance) * mean, interior_penalty=interior_penalty)
-
-    best = run(k)
-    best_key = _balance_key(best, weight, tolerance)
-    if fixed or best_key[0] == 0:
-        return best
-    n_over = int(best.oversize.sum())
-    chosen = k
-    for count in (k - 1, k + 1):
-        if count - n_over < 1:
-            continue
-        other = run(count)
-        key = _balance_key(other, weight, tolerance)
-        if key < best_key:
-            best, best_key, chosen = other, key, count
-    if chosen != k:
-        best.notes.append(f"{chosen} grids instead of {k} from the target: the coarse atoms balance better")
-    return best
 
 
 def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[object, int] | None,
@@ -399,12 +362,13 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
         within = float((dev <= tolerance + 1e-12).mean()) if len(normal) else 1.0
         notes = list(row["notes"])
         status = "ok"
+        bound = row.get("balance_bound")
         if len(normal) and within < 1.0:
             status = "tolerance_not_reached"
             notes.append(f"±{tolerance:.0%} not reached for {int((dev > tolerance + 1e-12).sum())} of "
-                         f"{len(normal)} grids; best max |deviation| found {dev.max():.3f} (atoms are coarse "
-                         f"against the target: the largest that is not oversize holds {row['largest_atom']:.2f} "
-                         "of a grid's target)")
+                         f"{len(normal)} grids; {describe_balance_limit(bound, float(dev.max()))} (atoms are "
+                         f"coarse against the target: the largest that is not oversize holds "
+                         f"{row['largest_atom']:.2f} of a grid's target)")
         if any("less than the lower bound" in n for n in notes):
             status = "below_target"
         out.append({
@@ -412,6 +376,7 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
             "k_planned": row["k_planned"], "n_oversize": int(mine["oversize"].sum()),
             "households": int(mine["households"].sum()), "population": int(mine["population"].sum()),
             "max_abs_deviation": float(dev.max()) if len(normal) else 0.0, "share_within_tolerance": within,
+            "best_possible_deviation": bound.lower if bound is not None else float("nan"),
             "status": status, "message": "; ".join(notes),
             "by": "+".join(f"{m}×{s:.2f}" if len(measure.shares) > 1 else m for m, s in measure.shares.items()),
         })
