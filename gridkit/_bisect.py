@@ -91,7 +91,7 @@ class EdgeList:
 
 def recursive_bisection(
     graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, k: int, *, tolerance: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, vary: bool = False,
 ) -> list[np.ndarray]:
     """Split the connected set ``nodes`` into ``k`` connected parts of near-equal weight.
 
@@ -111,20 +111,26 @@ def recursive_bisection(
         Relative balance tolerance, used for the slack of each cut.
     rng
         Random generator for the spanning-tree candidates.
+    vary
+        Draw different good cuts from ``rng``: sweep directions turned by a random angle, random
+        spanning-tree cuts among the candidates, and an odd count split either way. Off, the
+        bisection is the same for every seed (the default plan).
     """
     if k <= 1 or len(nodes) <= 1:
         return [nodes]
     k = min(k, len(nodes))
-    k1 = k // 2
+    k1 = k // 2 if not (vary and k % 2 and rng.random() < 0.5) else k - k // 2
     left, right = bisect(graph, weights, xy, nodes, share=k1 / k, slack=0.5 * tolerance / k,
-                         min_sizes=(k1, k - k1), rng=rng, trees=0)
-    return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng)
-            + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng))
+                         min_sizes=(k1, k - k1), rng=rng, trees=3 if vary else 0,
+                         angle_offset=float(rng.uniform(0, np.pi)) if vary else 0.0)
+    return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng, vary=vary)
+            + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng, vary=vary))
 
 
 def bisect(
     graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, *, share: float, slack: float,
     min_sizes: tuple[int, int], rng: np.random.Generator, trees: int = 6, angles: int = 2, spectral: bool = True,
+    angle_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut ``nodes`` in two connected sides, the first holding ``share`` of the weight.
 
@@ -136,7 +142,7 @@ def bisect(
     total = max(w.sum(), 1e-12)
     candidates = []
     candidates += [_make_connected(sub, w, _sweep(sub, w, order, share=share, slack=slack, min_sizes=min_sizes))
-                   for order in _orderings(sub, xy[nodes], angles, spectral=spectral)]
+                   for order in _orderings(sub, xy[nodes], angles, spectral=spectral, offset=angle_offset)]
     if len(nodes) >= 3 and trees:
         candidates += tree_cuts(sub, w, share=share, slack=slack, rng=rng, trees=trees)
     best: tuple[tuple[float, float], np.ndarray] | None = None
@@ -200,14 +206,14 @@ def _subtree_sums(order: np.ndarray, parent: np.ndarray, w: np.ndarray) -> tuple
     return below, size
 
 
-def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool) -> list[np.ndarray]:
-    """Sweep orders: ``angles`` directions from the principal axis, and the Fiedler vector."""
+def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool, offset: float = 0.0) -> list[np.ndarray]:
+    """Sweep orders: ``angles`` directions from the principal axis (turned by ``offset``), and the Fiedler vector."""
     centred = xy - xy.mean(axis=0)
     cov = centred.T @ centred
     major = 0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])  # principal axis of a 2×2 covariance
     orders = []
     for angle in np.arange(angles) * np.pi / max(angles, 1):
-        direction = np.array([np.cos(major + angle), np.sin(major + angle)])
+        direction = np.array([np.cos(major + offset + angle), np.sin(major + offset + angle)])
         orders.append(np.lexsort((centred[:, 1], centred[:, 0], centred @ direction)))
     fiedler = _fiedler(sub) if spectral else None
     if fiedler is not None:

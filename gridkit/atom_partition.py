@@ -242,7 +242,8 @@ def _partition_graph(
     rng = np.random.default_rng(seed)
     graph = EdgeList.from_matrix(cost)
     interior = graph.cost > np.asarray(shared.tocsr()[graph.row, graph.col]).ravel() * (1 + 1e-9)
-    next_label = _partition_rest(graph, shared, weights, xy, rest, k_rest, labels, len(over), tolerance, notes, rng)
+    next_label = _partition_rest(graph, shared, weights, xy, rest, k_rest, labels, len(over), tolerance, notes, rng,
+                                 vary=seed != 0)
     oversize = np.zeros(next_label, dtype=bool)
     oversize[: len(over)] = True
     if len(over):
@@ -263,7 +264,7 @@ def _partition_graph(
 def _partition_rest(
     graph: EdgeList, shared: sp.csr_matrix, weights: np.ndarray, xy: np.ndarray, rest: np.ndarray,
     k_rest: int, labels: np.ndarray, first_label: int, tolerance: float, notes: list[str],
-    rng: np.random.Generator,
+    rng: np.random.Generator, *, vary: bool = False,
 ) -> int:
     """Bisect each connected piece of ``rest`` into its share of ``k_rest`` grids; fills ``labels``."""
     next_label = first_label
@@ -278,7 +279,8 @@ def _partition_rest(
         alloc[int(np.lexsort((-sizes, -comp_weight))[0])] = 1
     for c in np.flatnonzero(alloc > 0):
         nodes = rest[comp == c]
-        for part in recursive_bisection(graph, weights, xy, nodes, int(alloc[c]), tolerance=tolerance, rng=rng):
+        for part in recursive_bisection(graph, weights, xy, nodes, int(alloc[c]), tolerance=tolerance, rng=rng,
+                                        vary=vary):
             labels[part] = next_label
             next_label += 1
     orphans = rest[alloc[comp] == 0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import geopandas as gpd
@@ -65,6 +65,9 @@ class PartitionResult:
         One row per community: grids, target, balance reached, ``status`` and ``message``.
     crs
         The metric CRS the work was done in.
+    alternatives
+        With ``n_alternatives=K``: K plans (this one first), each with its own seed; compare
+        them with :func:`gridkit.alternatives.compare_plans`.
     """
 
     grids: gpd.GeoDataFrame
@@ -72,6 +75,7 @@ class PartitionResult:
     atoms: gpd.GeoDataFrame
     report: pd.DataFrame
     crs: pyproj.CRS
+    alternatives: list[PartitionResult] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return iter((self.grids, self.assignment))
@@ -124,6 +128,7 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     split_share: float = 0.25,
     interior_penalty: float = 3.0,
     progress: Callable[[str, int, int], None] | None = None,
+    n_alternatives: int = 1,
 ) -> PartitionResult:
     """Partition every community into balanced, contiguous, street-bounded grids.
 
@@ -150,7 +155,8 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     n_grids
         Number of grids (per community as a mapping ``community_id → n``) instead of the target.
     seed
-        Seed; the result is deterministic for a given seed.
+        Seed; the result is deterministic for a given seed. Seed 0 is the default plan; other
+        seeds draw genuinely different good plans (other first cuts, then the same local search).
     columns
         Input column names where they differ from the standard ones, e.g.
         ``{"households": "hh", "community_id": "sq_id"}``.
@@ -165,6 +171,9 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
         How much dearer a metre of grid boundary through a block is than one along a street.
     progress
         Called as ``progress(step, done, total)`` while communities are partitioned.
+    n_alternatives
+        Number of plans to make on the same atoms (seeds ``seed, seed + 1, …``); the first is
+        returned and all are in ``result.alternatives``.
 
     Returns
     -------
@@ -173,6 +182,8 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     """
     if not 0 < tolerance < 1:
         raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
+    if isinstance(n_alternatives, bool) or not isinstance(n_alternatives, int) or n_alternatives < 1:
+        raise GridkitError(f"n_alternatives must be a whole number of plans, at least 1; got {n_alternatives!r}")
     names = dict(columns or {})
     measure = _measure(by, target)
     comm = _validate.communities(
@@ -202,16 +213,25 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     atoms["weight"] = np.bincount(atoms_obj.building_atom[building_community >= 0],
                                   weights=unit[building_community >= 0], minlength=len(atoms))
     atoms["weight"] += area_weight[_community_rows(atoms, comm_m)] * atoms["area_m2"].to_numpy()
-    shared = atoms_obj.shared
-    grids, labels, report = _partition_communities(
-        comm_m, atoms, shared, tolerance=tolerance, n_grids=n_grids, seed=seed,
-        interior_penalty=interior_penalty, progress=progress, street=atoms_obj.street,
-    )
-    atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
-    assignment = _assignment(bld_m, atoms, atoms_obj.building_atom, building_community)
-    report = _finish_report(report, comm_m, grids, tolerance, measure)
-    grids = _to_output_crs(grids, comm.crs)
-    return PartitionResult(grids=grids, assignment=assignment, atoms=atoms, report=report, crs=metric)
+
+    def plan(plan_seed: int) -> PartitionResult:
+        grids, labels, report = _partition_communities(
+            comm_m, atoms, atoms_obj.shared, tolerance=tolerance, n_grids=n_grids, seed=plan_seed,
+            interior_penalty=interior_penalty, progress=progress, street=atoms_obj.street,
+        )
+        plan_atoms = atoms.copy()
+        plan_atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
+        assignment = _assignment(bld_m, plan_atoms, atoms_obj.building_atom, building_community)
+        report = _finish_report(report, comm_m, grids, tolerance, measure)
+        return PartitionResult(grids=_to_output_crs(grids, comm.crs), assignment=assignment, atoms=plan_atoms,
+                               report=report, crs=metric)
+
+    result = plan(seed)
+    if n_alternatives > 1:
+        with warnings.catch_warnings():  # the first plan has said what there is to say
+            warnings.simplefilter("ignore", GridkitWarning)
+            result.alternatives = [result] + [plan(seed + i) for i in range(1, n_alternatives)]
+    return result
 
 
 def _to_output_crs(grids: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
