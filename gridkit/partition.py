@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -129,6 +129,8 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     interior_penalty: float = 3.0,
     progress: Callable[[str, int, int], None] | None = None,
     n_alternatives: int = 1,
+    locked: Source | None = None,
+    locked_codes: Sequence[str] | None = None,
 ) -> PartitionResult:
     """Partition every community into balanced, contiguous, street-bounded grids.
 
@@ -174,6 +176,11 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     n_alternatives
         Number of plans to make on the same atoms (seeds ``seed, seed + 1, …``); the first is
         returned and all are in ``result.alternatives``.
+    locked, locked_codes
+        Grids to keep exactly (polygon, code, buildings): the rows of ``locked`` with a true
+        ``locked`` column and/or whose ``grid_id`` is in ``locked_codes``. The rest of each
+        community is planned around them (:mod:`gridkit.locks`); the grids get a ``locked`` column
+        and the report says where a lock keeps a grid outside the tolerance.
 
     Returns
     -------
@@ -185,6 +192,18 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     if isinstance(n_alternatives, bool) or not isinstance(n_alternatives, int) or n_alternatives < 1:
         raise GridkitError(f"n_alternatives must be a whole number of plans, at least 1; got {n_alternatives!r}")
     names = dict(columns or {})
+    if locked is not None:
+        from gridkit.locks import locked_grids, partition_around_locked  # noqa: PLC0415
+
+        keep = locked_grids(locked, locked_codes)
+        if len(keep):
+            if n_alternatives > 1:
+                raise GridkitError("n_alternatives and locked grids cannot be combined yet; plan alternatives "
+                                   "without locks, or lock first and plan one")
+            return partition_around_locked(
+                partition, communities, buildings, streets, locked=keep, columns=names, tolerance=tolerance, by=by,
+                target=target, n_grids=n_grids, seed=seed, crs=crs, outside=outside, split_share=split_share,
+                interior_penalty=interior_penalty, progress=progress)
     measure = _measure(by, target)
     comm = _validate.communities(
         read_layer(communities, label="communities"),
