@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from synthetic import make_district
+from typer.testing import CliRunner
 
 import gridkit
 from gridkit.alternatives import compare_plans
+from gridkit.cli import app
 from gridkit.errors import GridkitError, InputDataError
 from gridkit.metrics import evaluate, hard_failures
 
@@ -105,3 +107,23 @@ def test_unknown_locked_code_names_it(district, plans):
     with pytest.raises(InputDataError, match="NOPE"):
         gridkit.partition(d.communities, d.buildings, d.streets, locked=plans.grids, locked_codes=["NOPE"])
     assert np.isfinite(plans.grids["deviation"]).all()
+
+
+def test_cli_writes_every_alternative_with_a_map(district, tmp_path):
+    d = district
+    paths = {}
+    for name, layer in (("communities", d.communities), ("buildings", d.buildings), ("streets", d.streets)):
+        paths[name] = tmp_path / f"{name}.gpkg"
+        layer.to_file(paths[name], engine="pyogrio")
+    out, links = tmp_path / "grids.geojson", tmp_path / "assignment.csv"
+    result = CliRunner().invoke(app, ["partition", "--communities", str(paths["communities"]), "--buildings",
+                                      str(paths["buildings"]), "--streets", str(paths["streets"]), "--out", str(out),
+                                      "--assignment", str(links), "--target", "300", "--alternatives", "2",
+                                      "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    for i in (1, 2):
+        assert (tmp_path / f"grids-alt{i}.geojson").exists()
+        assert (tmp_path / f"grids-alt{i}.html").stat().st_size > 1000
+        assert (tmp_path / f"assignment-alt{i}.csv").exists()
+    table = (tmp_path / "grids-alternatives.csv").read_text(encoding="utf-8")
+    assert "households_elsewhere" in table

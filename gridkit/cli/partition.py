@@ -42,6 +42,11 @@ def partition_command(
     seed: Annotated[int, typer.Option(help="Random seed (results are deterministic per seed)")] = 0,
     report: Annotated[Path | None, typer.Option(help="Per-community report CSV / 社区报告")] = None,
     outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report")] = "error",
+    alternatives: Annotated[int, typer.Option(help="Plans to make (seeds seed, seed+1, …): each written beside "
+                                                   "--out with a map and a comparison CSV / 备选方案数")] = 1,
+    locked: Annotated[Path | None, typer.Option(help="Grids to keep exactly (rows with locked=true, or --lock "
+                                                     "codes) / 锁定网格")] = None,
+    lock: Annotated[list[str] | None, typer.Option(help="Code of a grid in --locked to keep (repeatable)")] = None,
     community_id_col: CommunityIdCol = None,
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
@@ -57,16 +62,39 @@ def partition_command(
                        population=population_col)
     try:
         result = _run_partition(lang, communities=communities, buildings=buildings, streets=streets, by=by,
-                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside)
+                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside,
+                                n_alternatives=alternatives, locked=locked, locked_codes=lock or None)
         io.write_layer(result.grids, out, layer="grids")
         io.write_csv(result.assignment, assignment)
         if report is not None:
             io.write_csv(result.report, report)
+        if len(result.alternatives) > 1:
+            _write_alternatives(result, out, assignment, communities, buildings, streets, tolerance, lang)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     console.print(f"{_msg(lang, 'wrote')} {len(result.grids)} {_msg(lang, 'grids')} → {out}")
     Console().print(result.report[["community_id", "name", "n_grids", "households", "max_abs_deviation",
                                    "status"]].to_string(index=False))
+
+
+def _write_alternatives(result: object, out: Path, assignment: Path, communities: Path, buildings: Path,
+                        streets: Path | None, tolerance: float, lang: str) -> None:
+    """Every plan beside ``out`` (``<stem>-alt<i>``), a map per plan and the comparison table."""
+    from gridkit.alternatives import compare_plans  # noqa: PLC0415
+    from gridkit.maps import map as grid_map  # noqa: PLC0415
+    from gridkit.maps import save_map  # noqa: PLC0415
+
+    for i, plan in enumerate(result.alternatives, start=1):
+        stem = f"{out.stem}-alt{i}"
+        io.write_layer(plan.grids, out.with_name(stem + out.suffix), layer="grids")
+        io.write_csv(plan.assignment, assignment.with_name(f"{assignment.stem}-alt{i}{assignment.suffix}"))
+        save_map(grid_map(plan.grids, lang=lang, offline=True, title=f"{stem}"), out.with_name(stem + ".html"))
+    street_layer = io.read_layer(streets, label="streets") if streets is not None else None
+    table = compare_plans(result.alternatives, io.read_layer(communities, label="communities"),
+                          io.read_layer(buildings, label="buildings"), street_layer, tolerance=tolerance)
+    table["plan"] = table["plan"] + 1
+    io.write_csv(table, out.with_name(f"{out.stem}-alternatives.csv"))
+    Console().print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 @app.command("validate")
