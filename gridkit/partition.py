@@ -28,6 +28,7 @@ import shapely
 from gridkit import _validate
 from gridkit.atom_partition import (
     DEFAULT_TARGETS,
+    INTERIOR_PENALTY,
     best_count,
     dissolve_grids,
     partition_atoms,
@@ -126,7 +127,7 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     crs: object = None,
     outside: str = "error",
     split_share: float = 0.25,
-    interior_penalty: float = 3.0,
+    interior_penalty: float = INTERIOR_PENALTY,
     progress: Callable[[str, int, int], None] | None = None,
     n_alternatives: int = 1,
     locked: Source | None = None,
