@@ -166,22 +166,26 @@ def tree_cuts(
     """Balanced cuts of random spanning trees of the connected graph ``sub`` (as in ReCom).
 
     Cutting one edge of a spanning tree splits the graph into two connected sides; for each tree
-    the (at most three) best balanced edges are kept.
+    the (at most three) best balanced edges are kept. The trees are minimum spanning trees of
+    random edge weights (Kruskal over a random edge order), built in plain Python on the edge list:
+    the graphs cut here are the two or three grids of a recombination, tens to hundreds of atoms,
+    where building and validating a sparse matrix per tree cost several times the tree itself.
     """
     n = sub.n
     total = max(w.sum(), 1e-12)
     out: list[np.ndarray] = []
+    rows, cols = sub.row.tolist(), sub.col.tolist()
+    weights = w.astype(float).tolist()
     for _ in range(trees):
-        tree = csgraph.minimum_spanning_tree(sub.matrix(rng.random(len(sub.cost)) + 1e-6))
         root = int(rng.integers(n))
-        order, parent = csgraph.depth_first_order(tree, root, directed=False, return_predecessors=True)
-        if len(order) < n:
+        grown = _random_tree(rows, cols, n, rng.permutation(len(rows)).tolist(), root, weights)
+        if grown is None:
             break  # not connected
-        below, size = _subtree_sums(order, parent, w)
-        gap = np.minimum(np.abs(below - share * total), np.abs(total - below - share * total)) / total
-        gap[root] = np.inf
+        order, below, size = grown
         pos = np.empty(n, dtype=np.int64)
         pos[order] = np.arange(n)
+        gap = np.minimum(np.abs(below - share * total), np.abs(total - below - share * total)) / total
+        gap[root] = np.inf
         for v in np.argsort(gap, kind="stable")[:3]:
             if gap[v] > slack and out:
                 break
@@ -192,18 +196,51 @@ def tree_cuts(
     return out
 
 
-def _subtree_sums(order: np.ndarray, parent: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weight and node count below every node of a rooted tree, by depth level (vectorised)."""
-    n = len(order)
-    depth = np.zeros(n, dtype=np.int64)
-    for v in order[1:]:  # DFS preorder: a parent is always seen before its children
-        depth[v] = depth[parent[v]] + 1
-    below, size = w.astype(float).copy(), np.ones(n, dtype=np.int64)
-    for level in range(int(depth.max()), 0, -1):
-        nodes = np.flatnonzero(depth == level)
-        np.add.at(below, parent[nodes], below[nodes])
-        np.add.at(size, parent[nodes], size[nodes])
-    return below, size
+def _random_tree(rows: list[int], cols: list[int], n: int, edge_order: list[int], root: int,
+                 weights: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Spanning tree taking edges in ``edge_order`` (Kruskal), rooted at ``root``.
+
+    Returns the DFS preorder (every subtree contiguous), the weight and node count below every
+    node, or None when the graph is not connected.
+    """
+    uf = list(range(n))
+    adj: list[list[int]] = [[] for _ in range(n)]
+    count = 0
+    for e in edge_order:
+        a, b = rows[e], cols[e]
+        while uf[a] != a:
+            uf[a] = uf[uf[a]]
+            a = uf[a]
+        while uf[b] != b:
+            uf[b] = uf[uf[b]]
+            b = uf[b]
+        if a == b:
+            continue
+        uf[a] = b
+        adj[rows[e]].append(cols[e])
+        adj[cols[e]].append(rows[e])
+        count += 1
+        if count == n - 1:
+            break
+    if count < n - 1:
+        return None
+    parent = [-1] * n
+    seen = [False] * n
+    seen[root] = True
+    order, stack = [], [root]
+    while stack:  # in a tree, marking on push gives a preorder with contiguous subtrees
+        v = stack.pop()
+        order.append(v)
+        for u in adj[v]:
+            if not seen[u]:
+                seen[u] = True
+                parent[u] = v
+                stack.append(u)
+    below, size = list(weights), [1] * n
+    for v in reversed(order[1:]):
+        below[parent[v]] += below[v]
+        size[parent[v]] += size[v]
+    return np.asarray(order, dtype=np.int64), np.asarray(below), np.asarray(size, dtype=np.int64)
 
 
 def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool, offset: float = 0.0) -> list[np.ndarray]:
