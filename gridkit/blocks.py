@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from gridkit.alignment import aligned_edge_lengths
 from gridkit.errors import InputDataError
 from gridkit.io import source_name
 from gridkit.network import node_lines
@@ -61,12 +62,16 @@ class Atoms:
         and ``outside='report'`` was chosen).
     shared
         Symmetric CSR matrix of shared boundary length (m) between atoms of one community.
+    street
+        Same pattern: the part of each shared edge within 5 m of a street centreline of any class
+        (:func:`gridkit.alignment.aligned_edge_lengths`); None where no streets were given.
     """
 
     atoms: gpd.GeoDataFrame
     building_atom: np.ndarray
     building_community: np.ndarray
     shared: sp.csr_matrix
+    street: sp.csr_matrix | None = None
 
 
 def community_of_buildings(
@@ -623,7 +628,9 @@ def build_atoms(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     shared = sp.csr_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])),
                            shape=(len(atoms), len(atoms)))
-    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared)
+    street = aligned_edge_lengths(atoms.geometry.to_numpy(), block, shared, lines) if len(lines) else None
+    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared,
+                 street=street)
 
 
 def _block_of_buildings(blocks: np.ndarray, geoms: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import geopandas as gpd
@@ -28,9 +28,9 @@ import shapely
 from gridkit import _validate
 from gridkit.atom_partition import (
     DEFAULT_TARGETS,
-    AtomPartition,
+    INTERIOR_PENALTY,
+    best_count,
     dissolve_grids,
-    partition_atom_graph,
     partition_atoms,
 )
 from gridkit.blocks import build_atoms, community_of_buildings
@@ -38,6 +38,7 @@ from gridkit.codes import grid_code, reading_order
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer, repair_polygons
+from gridkit.limits import describe_balance_limit
 from gridkit.metrics import deviations, polsby_popper
 from gridkit.network import street_lines
 
@@ -65,6 +66,9 @@ class PartitionResult:
         One row per community: grids, target, balance reached, ``status`` and ``message``.
     crs
         The metric CRS the work was done in.
+    alternatives
+        With ``n_alternatives=K``: K plans (this one first), each with its own seed; compare
+        them with :func:`gridkit.alternatives.compare_plans`.
     """
 
     grids: gpd.GeoDataFrame
@@ -72,6 +76,7 @@ class PartitionResult:
     atoms: gpd.GeoDataFrame
     report: pd.DataFrame
     crs: pyproj.CRS
+    alternatives: list[PartitionResult] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return iter((self.grids, self.assignment))
@@ -126,8 +131,11 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     overlapping: _validate.Overlapping = "error",
     encoding: str | None = None,
     split_share: float = 0.25,
-    interior_penalty: float = 3.0,
+    interior_penalty: float = INTERIOR_PENALTY,
     progress: Callable[[str, int, int], None] | None = None,
+    n_alternatives: int = 1,
+    locked: Source | None = None,
+    locked_codes: Sequence[str] | None = None,
 ) -> PartitionResult:
     """Partition every community into balanced, contiguous, street-bounded grids.
 
@@ -154,7 +162,8 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     n_grids
         Number of grids (per community as a mapping ``community_id → n``) instead of the target.
     seed
-        Seed; the result is deterministic for a given seed.
+        Seed; the result is deterministic for a given seed. Seed 0 is the default plan; other
+        seeds draw genuinely different good plans (other first cuts, then the same local search).
     columns
         Input column names where they differ from the standard ones, e.g.
         ``{"households": "hh", "community_id": "sq_id"}`` (keys: ``community_id``, ``name``, ``code``,
@@ -178,6 +187,14 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
         How much dearer a metre of grid boundary through a block is than one along a street.
     progress
         Called as ``progress(step, done, total)`` while communities are partitioned.
+    n_alternatives
+        Number of plans to make on the same atoms (seeds ``seed, seed + 1, …``); the first is
+        returned and all are in ``result.alternatives``.
+    locked, locked_codes
+        Grids to keep exactly (polygon, code, buildings): the rows of ``locked`` with a true
+        ``locked`` column and/or whose ``grid_id`` is in ``locked_codes``. The rest of each
+        community is planned around them (:mod:`gridkit.locks`); the grids get a ``locked`` column
+        and the report says where a lock keeps a grid outside the tolerance.
 
     Returns
     -------
@@ -188,6 +205,20 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     _validate.option("outside", outside)
     _validate.option("overlapping", overlapping)
     names = _validate.check_column_names(columns, _validate.COLUMN_KEYS)
+    if isinstance(n_alternatives, bool) or not isinstance(n_alternatives, int) or n_alternatives < 1:
+        raise GridkitError(f"n_alternatives must be a whole number of plans, at least 1; got {n_alternatives!r}")
+    if locked is not None:
+        from gridkit.locks import locked_grids, partition_around_locked  # noqa: PLC0415
+
+        keep = locked_grids(locked, locked_codes)
+        if len(keep):
+            if n_alternatives > 1:
+                raise GridkitError("n_alternatives and locked grids cannot be combined yet; plan alternatives "
+                                   "without locks, or lock first and plan one")
+            return partition_around_locked(
+                partition, communities, buildings, streets, locked=keep, columns=names, tolerance=tolerance, by=by,
+                target=target, n_grids=n_grids, seed=seed, crs=crs, outside=outside, split_share=split_share,
+                interior_penalty=interior_penalty, progress=progress)
     measure = _measure(by, target)
     comm = _validate.communities(
         read_layer(communities, label="communities", encoding=encoding),
@@ -216,16 +247,25 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     atoms["weight"] = np.bincount(atoms_obj.building_atom[building_community >= 0],
                                   weights=unit[building_community >= 0], minlength=len(atoms))
     atoms["weight"] += area_weight[_community_rows(atoms, comm_m)] * atoms["area_m2"].to_numpy()
-    shared = atoms_obj.shared
-    grids, labels, report = _partition_communities(
-        comm_m, atoms, shared, tolerance=tolerance, n_grids=n_grids, seed=seed,
-        interior_penalty=interior_penalty, progress=progress,
-    )
-    atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
-    assignment = _assignment(bld_m, atoms, atoms_obj.building_atom, building_community)
-    report = _finish_report(report, comm_m, grids, tolerance, measure)
-    grids = _to_output_crs(grids, comm.crs)
-    return PartitionResult(grids=grids, assignment=assignment, atoms=atoms, report=report, crs=metric)
+
+    def plan(plan_seed: int) -> PartitionResult:
+        grids, labels, report = _partition_communities(
+            comm_m, atoms, atoms_obj.shared, tolerance=tolerance, n_grids=n_grids, seed=plan_seed,
+            interior_penalty=interior_penalty, progress=progress, street=atoms_obj.street,
+        )
+        plan_atoms = atoms.copy()
+        plan_atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
+        assignment = _assignment(bld_m, plan_atoms, atoms_obj.building_atom, building_community)
+        report = _finish_report(report, comm_m, grids, tolerance, measure)
+        return PartitionResult(grids=_to_output_crs(grids, comm.crs), assignment=assignment, atoms=plan_atoms,
+                               report=report, crs=metric)
+
+    result = plan(seed)
+    if n_alternatives > 1:
+        with warnings.catch_warnings():  # the first plan has said what there is to say
+            warnings.simplefilter("ignore", GridkitWarning)
+            result.alternatives = [result] + [plan(seed + i) for i in range(1, n_alternatives)]
+    return result
 
 
 def _to_output_crs(grids: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
@@ -269,7 +309,7 @@ def _building_weight(bld: gpd.GeoDataFrame, community: np.ndarray, measure: _Mea
 def _partition_communities(
     comm: gpd.GeoDataFrame, atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, *, tolerance: float,
     n_grids: int | Mapping[object, int] | None, seed: int, interior_penalty: float,
-    progress: Callable[[str, int, int], None] | None,
+    progress: Callable[[str, int, int], None] | None, street: sp.csr_matrix | None = None,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict]]:
     labels = np.full(len(atoms), -1, dtype=np.int64)
     pieces, report = [], []
@@ -281,8 +321,10 @@ def _partition_communities(
         sub_atoms = atoms.iloc[idx]
         weight = sub_atoms["weight"].to_numpy(float)
         k, notes = _grid_count(weight, tolerance, n_grids, cid)
-        result = _best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
-                             interior_penalty=interior_penalty, fixed=_asked(n_grids, cid) is not None)
+        sub_street = street[idx][:, idx] if street is not None else None
+        result = best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=tolerance, seed=seed,
+                            interior_penalty=interior_penalty, fixed=_asked(n_grids, cid) is not None,
+                            street=sub_street)
         grids_c = dissolve_grids(sub_atoms, result.labels)
         grids_c["community_id"] = cid
         grids_c["weight"] = np.bincount(result.labels, weights=weight, minlength=len(grids_c))
@@ -298,7 +340,8 @@ def _partition_communities(
         pieces.append(grids_c)
         normal_atoms = weight[weight <= 1 + tolerance]
         report.append({"community_id": cid, "k_planned": k, "notes": notes + result.notes,
-                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0})
+                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0,
+                       "balance_bound": result.balance_bound})
     if progress is not None:
         progress("partition", len(comm), len(comm))
     grids = pd.concat(pieces, ignore_index=True)
@@ -320,46 +363,6 @@ def _asked(n_grids: int | Mapping[object, int] | None, cid: object) -> int | Non
     if n_grids is None:
         return None
     return n_grids.get(cid) if isinstance(n_grids, Mapping) else n_grids
-
-
-def _balance_key(result: AtomPartition, weight: np.ndarray, tolerance: float) -> tuple[int, float]:
-    """(grids outside the tolerance, max |deviation|) of a partition, oversize grids aside."""
-    grid_weight = np.bincount(result.labels, weights=weight)
-    dev = np.abs(deviations(grid_weight, result.oversize[: len(grid_weight)]))[~result.oversize[: len(grid_weight)]]
-    return (int((dev > tolerance + 1e-12).sum()), float(dev.max()) if len(dev) else 0.0)
-
-
-def _best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weight: np.ndarray, k: int, *, tolerance: float,
-                seed: int, interior_penalty: float, fixed: bool) -> AtomPartition:
-    """Partition into ``k`` grids; where coarse atoms keep grids outside the tolerance, also try k ± 1.
-
-    Towers of 150–400 households against a target of 300 may balance better with one grid more or
-    less; the count that leaves the fewest grids outside the tolerance (then the smallest maximum
-    deviation) wins, and a note says so.
-    """
-    def run(count: int) -> AtomPartition:
-        # weights are in targets, so the upper bound is 1 + tolerance; with a given number of grids
-        # the community's own mean grid takes the target's place
-        mean = weight.sum() / count if fixed else 1.0
-        return partition_atom_graph(atoms, shared, weight, count, tolerance=tolerance, seed=seed,
-                                    oversize_above=(1 + tolerance) * mean, interior_penalty=interior_penalty)
-
-    best = run(k)
-    best_key = _balance_key(best, weight, tolerance)
-    if fixed or best_key[0] == 0:
-        return best
-    n_over = int(best.oversize.sum())
-    chosen = k
-    for count in (k - 1, k + 1):
-        if count - n_over < 1:
-            continue
-        other = run(count)
-        key = _balance_key(other, weight, tolerance)
-        if key < best_key:
-            best, best_key, chosen = other, key, count
-    if chosen != k:
-        best.notes.append(f"{chosen} grids instead of {k} from the target: the coarse atoms balance better")
-    return best
 
 
 def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[object, int] | None,
@@ -413,12 +416,13 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
         within = float((dev <= tolerance + 1e-12).mean()) if len(normal) else 1.0
         notes = list(row["notes"])
         status = "ok"
+        bound = row.get("balance_bound")
         if len(normal) and within < 1.0:
             status = "tolerance_not_reached"
             notes.append(f"±{tolerance:.0%} not reached for {int((dev > tolerance + 1e-12).sum())} of "
-                         f"{len(normal)} grids; best max |deviation| found {dev.max():.3f} (atoms are coarse "
-                         f"against the target: the largest that is not oversize holds {row['largest_atom']:.2f} "
-                         "of a grid's target)")
+                         f"{len(normal)} grids; {describe_balance_limit(bound, float(dev.max()))} (atoms are "
+                         f"coarse against the target: the largest that is not oversize holds "
+                         f"{row['largest_atom']:.2f} of a grid's target)")
         if any("less than the lower bound" in n for n in notes):
             status = "below_target"
         out.append({
@@ -426,6 +430,7 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
             "k_planned": row["k_planned"], "n_oversize": int(mine["oversize"].sum()),
             "households": int(mine["households"].sum()), "population": int(mine["population"].sum()),
             "max_abs_deviation": float(dev.max()) if len(normal) else 0.0, "share_within_tolerance": within,
+            "best_possible_deviation": bound.lower if bound is not None else float("nan"),
             "status": status, "message": "; ".join(notes),
             "by": "+".join(f"{m}×{s:.2f}" if len(measure.shares) > 1 else m for m, s in measure.shares.items()),
         })
