@@ -187,18 +187,20 @@ def _shibei() -> StaffingRule:
 def _zhoushan() -> StaffingRule:
     src = "Zhoushan 组团式服务, " + _ISSUE + ": a 6-8 person team per grid"
     return StaffingRule("zhoushan_team", (
-        RoleRule("township_official", ("township_official",), count=1, max_count=2, shared=2, tier="head",
-                 label_zh="乡镇（街道）干部", source=src + "; 1-2 township officials"),
-        RoleRule("community_cadre", ("community_cadre",), count=1, max_count=2, tier="worker", patrols=True,
-                 reports_to="township_official", label_zh="社区（村）干部", source=src + "; 1-2 community cadres"),
+        RoleRule("township_official", ("township_official",), count=1, max_count=2, shared=4, tier="head",
+                 label_zh="乡镇（街道）干部",
+                 source=src + "; 1-2 township officials (an official in up to 4 teams: gridkit assumption)"),
+        RoleRule("community_cadre", ("community_cadre",), count=1, max_count=2, shared=2, tier="worker",
+                 patrols=True, reports_to="township_official", label_zh="社区（村）干部",
+                 source=src + "; 1-2 community cadres (a cadre in up to 2 teams: gridkit assumption)"),
         RoleRule("grid_worker", ("full_time",), count=1, tier="worker", patrols=True,
                  reports_to="community_cadre", label_zh="网格员",
                  source="GUIDE §1 (one warden per grid, who carries the household visits)"),
-        RoleRule("medic", ("medic",), count=1, shared=3, label_zh="医生", reports_to="township_official",
-                 source=src + "; a medic (a township doctor serves several teams: shared by up to 3, "
+        RoleRule("medic", ("medic",), count=1, shared=4, label_zh="医生", reports_to="township_official",
+                 source=src + "; a medic (a township doctor serves several teams: shared by up to 4, "
                  "a gridkit assumption)"),
-        RoleRule("teacher", ("teacher",), count=1, shared=3, label_zh="教师", reports_to="township_official",
-                 source=src + "; a teacher (shared by up to 3 grids, a gridkit assumption)"),
+        RoleRule("teacher", ("teacher",), count=1, shared=4, label_zh="教师", reports_to="township_official",
+                 source=src + "; a teacher (shared by up to 4 grids, a gridkit assumption)"),
         RoleRule("police", ("police",), count=1, shared=4, label_zh="民警", reports_to="township_official",
                  source=src + "; a police officer (shared by up to 4 grids, a gridkit assumption)"),
     ), source=src)
@@ -207,8 +209,8 @@ def _zhoushan() -> StaffingRule:
 def _dongcheng() -> StaffingRule:
     src = "Beijing Dongcheng 万米单元网格, " + _ISSUE
     return StaffingRule("dongcheng_supervisor", (
-        RoleRule("grid_worker", ("full_time",), count=1, patrols=True, tier="worker", label_zh="网格员",
-                 source=_GUIDE + ": social-management grid, one warden"),
+        RoleRule("grid_worker", ("full_time",), per="households", n=300, patrols=True, tier="worker",
+                 label_zh="网格员", source=_GUIDE + ": 一格多员, about 300 households per warden"),
         RoleRule("supervisor", ("supervisor",), per="cells", n=12, label_zh="城管监督员",
                  source=src + ": each supervisor patrols about 12 unit cells"),
     ), source=src)

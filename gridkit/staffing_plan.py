@@ -367,7 +367,7 @@ def _reports_to(members: pd.DataFrame, dist: np.ndarray) -> list[str]:
             near = heads[heads["community_id"] == m.community_id]
         else:
             mine = set(m.grid_pos)
-            near = heads[heads["grid_pos"].map(lambda g, mine=mine: bool(mine & set(g)))]
+            near = heads[np.array([bool(mine & set(g)) for g in heads["grid_pos"]], dtype=bool)]
         if len(near) and len(m.grid_pos):
             order = np.argsort([dist[int(h), m.grid_pos].min() for h in near["p"]], kind="stable")
             near = near.iloc[order]
