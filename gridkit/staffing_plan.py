@@ -192,19 +192,33 @@ def _constraints(options: pd.DataFrame, seats: pd.DataFrame, grid_pos: Mapping[s
     person = sp.csr_matrix((np.ones(n_x), (options["p"].to_numpy(), np.arange(n_x))), shape=(n_people, n_x))
     key = {(r.level, r.role, r.unit): k for k, r in enumerate(seats.itertuples())}
     rows, cols, vals = [], [], []
-    for o, opt in enumerate(options.itertuples()):
-        if opt.community >= 0:
-            units = [("community", list(community_pos)[opt.community])]
-        else:
-            names = list(grid_pos)
-            units = [("grid", names[g]) for g in opt.cluster]
+    grid_names, community_names = list(grid_pos), list(community_pos)
+    for o, (role, cluster, community, share) in enumerate(zip(options["role"], options["cluster"],
+                                                               options["community"], options["share"], strict=True)):
+        units = [("community", community_names[community])] if community >= 0 else \
+            [("grid", grid_names[g]) for g in cluster]
         for level, unit in units:
-            rows.append(key[(level, opt.role, unit)])
+            rows.append(key[(level, role, unit)])
             cols.append(o)
-            vals.append(opt.share)
+            vals.append(share)
     seat = sp.csr_matrix((vals, (rows, cols)), shape=(len(seats), n_x))
     size = np.asarray(seat.sum(axis=0)).ravel()  # seats an option fills
     return person, seat, seats["minimum"].to_numpy(float), seats["maximum"].to_numpy(float), size
+
+
+def _post_groups(rule: StaffingRule) -> dict[str, int]:
+    """Posts that draw on a common roster role compete for people and are solved together."""
+    graph = nx.Graph()
+    for post in rule.roles:
+        graph.add_node(("post", post.role))
+        graph.add_edges_from((("post", post.role), ("roster", r)) for r in post.roster_roles)
+    return {node[1]: k for k, part in enumerate(nx.connected_components(graph)) for node in part if node[0] == "post"}
+
+
+def _option_community(options: pd.DataFrame, g_cid: np.ndarray, communities: list[str]) -> np.ndarray:
+    """The community each option lies in (its grids' community, or the community it names)."""
+    return np.array([communities[c] if c >= 0 else g_cid[k[0]]
+                     for k, c in zip(options["cluster"], options["community"], strict=True)], dtype=object).astype(str)
 
 
 def _solve(options: pd.DataFrame, person: sp.csr_matrix, seat: sp.csr_matrix, low: np.ndarray, high: np.ndarray,
@@ -305,13 +319,26 @@ def assign_by_rule(
     options = _options(spec, people, grids, dist, dist_c, communities, same_community)
     grid_pos = {g: k for k, g in enumerate(gid)}
     community_pos = {c: k for k, c in enumerate(communities)}
-    if len(options):
-        person, seat, low, high, size = _constraints(options, seats, grid_pos, community_pos, len(people))
-        chosen, short, optimal = _solve(options, person, seat, low, high, size, time_limit)
-        filled = seat @ chosen.astype(float)
-    else:
-        chosen, optimal = np.zeros(0, dtype=bool), True
-        short, filled = seats["minimum"].to_numpy(float), np.zeros(len(seats))
+    chosen, optimal = np.zeros(len(options), dtype=bool), True
+    short, filled = seats["minimum"].to_numpy(float).copy(), np.zeros(len(seats))
+    # with people kept in their community the problem falls apart by community, and so does each of
+    # the three lexicographic optima (every level's objective is a sum over communities)
+    by_community = same_community and "community_id" in people.columns
+    group = _post_groups(spec)
+    option_block = (_option_community(options, g_cid, communities) if by_community
+                    else np.zeros(len(options), str)).astype(object) + "|" + options["role"].map(group).astype(str)
+    seat_block = (seats["community_id"].astype(str).to_numpy() if by_community
+                  else np.zeros(len(seats), str)).astype(object) + "|" + seats["role"].map(group).astype(str)
+    option_block, seat_block = np.asarray(option_block, dtype=str), np.asarray(seat_block, dtype=str)
+    for block in np.unique(option_block):
+        o_in, s_in = np.flatnonzero(option_block == block), np.flatnonzero(seat_block == block)
+        sub = options.iloc[o_in]
+        person, seat, low, high, size = _constraints(sub, seats.iloc[s_in], grid_pos, community_pos, len(people))
+        picked_block, short_block, ok = _solve(sub, person, seat, low, high, size, time_limit)
+        chosen[o_in] = picked_block
+        short[s_in] = short_block
+        filled[s_in] = seat @ picked_block.astype(float)
+        optimal = optimal and ok
     seats = seats.assign(filled=filled, shortage=np.maximum(short, 0.0))
     picked = options[chosen].reset_index(drop=True)
     table = _grid_table(grids, streets, incidents)
@@ -333,21 +360,22 @@ def _grid_table(grids: gpd.GeoDataFrame, streets: Any, incidents: Any) -> pd.Dat
 
 def _members(spec: StaffingRule, people: gpd.GeoDataFrame, picked: pd.DataFrame, gid: np.ndarray,
              communities: list[str], dist: np.ndarray) -> pd.DataFrame:
+    posts = {r.role: r for r in spec.roles}
+    ids, names, roles = (people[c].astype(str).to_numpy() for c in ("warden_id", "name", "role"))
     rows = []
-    for opt in picked.itertuples():
-        post = spec.role(opt.role)
-        p = int(opt.p)
-        if opt.community >= 0:
-            level, grids, community = "community", [], communities[opt.community]
+    for p, role, cluster, community, share, cost in zip(picked["p"], picked["role"], picked["cluster"],
+                                                        picked["community"], picked["share"], picked["cost"],
+                                                        strict=True):
+        post = posts[role]
+        if community >= 0:
+            level, grids, cid = "community", [], communities[community]
         else:
-            level = "grid" if post.patrols else ("police" if people["role"].iloc[p] == "police" else "post")
-            grids, community = [gid[g] for g in opt.cluster], None
-        rows.append({"p": p, "warden_id": people["warden_id"].iloc[p], "name": people["name"].iloc[p],
-                     "role": people["role"].iloc[p], "rule_role": opt.role, "tier": post.tier, "level": level,
-                     "grid_pos": list(opt.cluster), "grids": ";".join(grids), "community_id": community,
-                     "distance_m": float(opt.cost), "share": float(opt.share),
-                     "duties": ";".join(spec.duties.get(people["role"].iloc[p], ())),
-                     "reports_to_role": post.reports_to})
+            level = "grid" if post.patrols else ("police" if roles[p] == "police" else "post")
+            grids, cid = [gid[g] for g in cluster], None
+        rows.append({"p": int(p), "warden_id": ids[p], "name": names[p], "role": roles[p], "rule_role": role,
+                     "tier": post.tier, "level": level, "grid_pos": list(cluster), "grids": ";".join(grids),
+                     "community_id": cid, "distance_m": float(cost), "share": float(share),
+                     "duties": ";".join(spec.duties.get(roles[p], ())), "reports_to_role": post.reports_to})
     members = pd.DataFrame(rows, columns=["p", "warden_id", "name", "role", "rule_role", "tier", "level", "grid_pos",
                                           "grids", "community_id", "distance_m", "share", "duties",
                                           "reports_to_role"])
@@ -357,21 +385,26 @@ def _members(spec: StaffingRule, people: gpd.GeoDataFrame, picked: pd.DataFrame,
 
 def _reports_to(members: pd.DataFrame, dist: np.ndarray) -> list[str]:
     """Per member: the people of the post it reports to in its grids (or community), nearest first."""
+    by_grid: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    by_community: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for p, wid, role, level, pos, cid in zip(members["p"], members["warden_id"], members["rule_role"],
+                                            members["level"], members["grid_pos"], members["community_id"],
+                                            strict=True):
+        if level == "community":
+            by_community.setdefault((role, cid), []).append((p, wid))
+        for g in pos:
+            by_grid.setdefault((role, g), []).append((p, wid))
     out = []
-    for m in members.itertuples():
-        if not m.reports_to_role:
+    for boss, level, pos, cid in zip(members["reports_to_role"], members["level"], members["grid_pos"],
+                                     members["community_id"], strict=True):
+        if not boss:
             out.append("")
             continue
-        heads = members[members["rule_role"] == m.reports_to_role]
-        if m.level == "community":
-            near = heads[heads["community_id"] == m.community_id]
-        else:
-            mine = set(m.grid_pos)
-            near = heads[np.array([bool(mine & set(g)) for g in heads["grid_pos"]], dtype=bool)]
-        if len(near) and len(m.grid_pos):
-            order = np.argsort([dist[int(h), m.grid_pos].min() for h in near["p"]], kind="stable")
-            near = near.iloc[order]
-        out.append(";".join(dict.fromkeys(near["warden_id"])))
+        near = by_community.get((boss, cid), []) if level == "community" else \
+            [h for g in pos for h in by_grid.get((boss, g), [])]
+        if near and len(pos):
+            near = sorted(near, key=lambda h, pos=pos: float(dist[h[0], pos].min()))
+        out.append(";".join(dict.fromkeys(w for _, w in near)))
     return out
 
 
@@ -431,32 +464,31 @@ def _plan(spec: StaffingRule, people: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
 
 def _per_person(members: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Each person's load: patrolling posts split a grid's load by seat share; other posts carry it whole."""
-    rows = []
+    cols = ["households", "population", "street_km", "incidents"]
+    load = table.assign(street_km=table["street_m"] / 1000.0)[cols].to_numpy(float)
     patrol_share = np.zeros(len(table))
-    for m in members.itertuples():
-        if m.level == "grid":
-            for g in m.grid_pos:
-                patrol_share[g] += m.share
-    totals = table.assign(street_km=table["street_m"] / 1000.0)
-    by_c = totals.groupby("community_id")[["households", "population", "street_km", "incidents"]].sum()
-    n_c = members[members["level"] == "community"].groupby(["community_id", "rule_role"]).size()
+    for level, pos, share in zip(members["level"], members["grid_pos"], members["share"], strict=True):
+        if level == "grid":
+            np.add.at(patrol_share, np.asarray(pos, dtype=int), share)
+    cid = table["community_id"].astype(str).to_numpy()
+    community_load = {c: load[cid == c].sum(axis=0) for c in np.unique(cid)}
+    community_grids = {c: ";".join(table["grid_id"].to_numpy()[cid == c]) for c in np.unique(cid)}
+    n_c = members[members["level"] == "community"].groupby(["community_id", "rule_role"]).size().to_dict()
+    rows = []
     for m in members.itertuples():
         if m.level == "community":
-            load = by_c.loc[m.community_id] / n_c.loc[(m.community_id, m.rule_role)]
-            grids = ";".join(table.loc[table["community_id"] == m.community_id, "grid_id"])
-            n_grids = int((table["community_id"] == m.community_id).sum())
+            value = community_load[m.community_id] / n_c[(m.community_id, m.rule_role)]
+            grids, n_grids = community_grids[m.community_id], int((cid == m.community_id).sum())
         else:
-            frac = np.array([m.share / max(patrol_share[g], 1e-12) if m.level == "grid" else 1.0 for g in m.grid_pos])
-            load = (totals.iloc[m.grid_pos][["households", "population", "street_km", "incidents"]]
-                    .mul(frac, axis=0).sum())
-            grids, n_grids = m.grids, len(m.grid_pos)
+            pos = np.asarray(m.grid_pos, dtype=int)
+            frac = m.share / np.maximum(patrol_share[pos], 1e-12) if m.level == "grid" else np.ones(len(pos))
+            value = (load[pos] * frac[:, None]).sum(axis=0)
+            grids, n_grids = m.grids, len(pos)
         rows.append({"warden_id": m.warden_id, "role": m.role, "rule_role": m.rule_role, "level": m.level,
                      "community_id": m.community_id, "n_grids": n_grids, "grids": grids,
-                     "households": float(load["households"]), "population": float(load["population"]),
-                     "street_km": float(load["street_km"]), "incidents": float(load["incidents"]),
-                     "distance_m": m.distance_m})
+                     **dict(zip(cols, map(float, value), strict=True)), "distance_m": m.distance_m})
     return pd.DataFrame(rows, columns=["warden_id", "role", "rule_role", "level", "community_id", "n_grids", "grids",
-                                       "households", "population", "street_km", "incidents", "distance_m"])
+                                       *cols, "distance_m"])
 
 
 def _shortage(spec: StaffingRule, people: gpd.GeoDataFrame, seats: pd.DataFrame, members: pd.DataFrame
