@@ -280,6 +280,12 @@ STAGES: list[tuple[str, Callable[[_Run, Progress | None], None], tuple[str, ...]
     ("incidents", _stage_incidents, ("incidents",)),
 ]
 
+# --- programme stages (issue 16): unit cells, staffing by a programme rule, schedules, KPIs, norms.
+# They live in gridkit.programme; install() inserts cells after the partition and appends the rest.
+from gridkit.programme import install as _install_programme_stages  # noqa: E402
+
+_install_programme_stages(STAGES)
+
 
 def _stage_map(run: _Run) -> None:
     from gridkit.maps import map as district_map  # noqa: PLC0415
@@ -315,6 +321,7 @@ def _stage_exports(run: _Run) -> None:
         layers["routes"] = run.results["routes"]
     if "grid_stats" in run.results:
         layers["grid_stats"] = run.results["grid_stats"]
+    layers.update(run.results.get("extra_layers", {}))  # e.g. the unit cells (gridkit.programme)
     for fmt in out["formats"]:
         export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"], excel=out["excel_csv"])
     io.write_geojson(run.results["grids"], run.out("grids.geojson"))

@@ -52,7 +52,6 @@ candidate cluster was listed).
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +70,7 @@ from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.io import points_from_table, read_layer, source_name
 from gridkit.roles import ROLES, is_grid_warden, normalise_roles
 from gridkit.spatial import polygon_holding
+from gridkit.staffing import parse_staffing_rule
 
 __all__ = [
     "ROLES",
@@ -226,20 +226,14 @@ def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame
 
 
 # --------------------------------------------------------------------------------------- staffing
-def _parse_rule(rule: str) -> tuple[str, float | None]:
-    text = str(rule).strip().lower().replace(" ", "")
-    if text in {"one_per_grid", "one-per-grid", "一格一员"}:
-        return "one_per_grid", None
-    if text in {"1+1+2", "team:1+1+2", "team(1+1+2)", "team"}:
-        return "1+1+2", None
-    match = re.fullmatch(r"per_households[:=(]?(\d+(?:\.\d+)?)\)?", text)
-    if match:
-        n = float(match.group(1))
-        if n <= 0:
-            raise GridkitError(f"per_households needs a positive number of households, got {n}")
-        return "per_households", n
-    raise GridkitError(f"unknown staffing rule {rule!r}; rules are one_per_grid, per_households:N (for example "
-                       "per_households:300) and 1+1+2")
+def _parse_rule(rule: Any) -> tuple[str, float | None]:
+    """The legacy kind of a rule (``one_per_grid``, ``per_households`` + N, ``1+1+2``), or ``rule``.
+
+    Rules are data (:mod:`gridkit.staffing`); the three above keep this module's solvers, any other
+    rule is assigned by :func:`gridkit.staffing_plan.assign_by_rule`.
+    """
+    spec = parse_staffing_rule(rule)
+    return (spec.legacy, spec.per_households) if spec.legacy else ("rule", None)
 
 
 def largest_remainder(quotas: np.ndarray, total: int, *, minimum: int = 1) -> np.ndarray:
@@ -403,6 +397,8 @@ def staffing(
         :data:`TEAM_REQUIRED`, one each).
     """
     kind, per = _parse_rule(rule)
+    if kind == "rule":
+        raise GridkitError(f"{rule!r} is a programme rule: its seats are gridkit.staffing.required_seats")
     if "grid_id" not in grids.columns:
         raise InputDataError("grids have no column 'grid_id'", source=source_name(grids, "<grids>"), column="grid_id")
     n = len(grids)
@@ -822,6 +818,11 @@ def assign_wardens(
     """
     if not 0 < part_time_fte <= 1:
         raise GridkitError(f"part_time_fte must be in (0, 1], got {part_time_fte}")
+    if _parse_rule(rule)[0] == "rule":  # a programme rule given as data (gridkit.staffing)
+        from gridkit.staffing_plan import assign_by_rule  # noqa: PLC0415 - it builds on this module
+
+        return assign_by_rule(grids, roster, rule, graph=graph, streets=streets, incidents=incidents,
+                              same_community=same_community, time_limit=time_limit)
     roster = read_roster(roster, district=grids)
     table = staffing(grids, rule, incidents=incidents, streets=streets)
     kind = table.attrs["kind"]
