@@ -11,6 +11,7 @@ from rich.console import Console
 
 from gridkit import io
 from gridkit.cli._common import (
+    DEFAULT_LANG,
     EXIT_INVARIANT,
     BuildingIdCol,
     CommunityIdCol,
@@ -46,7 +47,7 @@ def partition_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Partition communities into balanced, street-bounded grids / 划分网格.
 
@@ -83,7 +84,7 @@ def validate_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Print the metrics table; exit 1 if conservation, coverage or contiguity fails / 校验网格.
 
