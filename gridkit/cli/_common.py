@@ -100,7 +100,8 @@ def _print_metrics(table: pd.DataFrame, lang: str) -> None:
     if lang != "en":  # one language per table
         headers = {"community_id": "社区", "n_grids": "网格数", "n_oversize": "超大网格", "conserved": "户数守恒",
                    "coverage_gap": "缝隙", "overlap": "重叠", "n_noncontiguous": "不连通",
-                   "max_abs_deviation": "最大偏差", "share_within_tolerance": "容差内", "mean_polsby_popper": "紧凑度", "street_alignment": "沿街"}
+                   "max_abs_deviation": "最大偏差", "share_within_tolerance": "容差内", "mean_polsby_popper": "紧凑度",
+                   "street_alignment": "沿街"}
     shown = list(headers)
     for col in shown:
         view.add_column(headers[col], justify="right", no_wrap=True)
