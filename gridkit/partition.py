@@ -384,7 +384,8 @@ def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[obj
                      f"(±{tolerance:.0%} is measured against the community's own mean)")
     positive = int((weight[~over] > 0).sum())
     if k_rest > max(positive, 1):
-        notes.append(f"only {positive} non-empty atoms for {k_rest} grids; made {positive} grids")
+        notes.append(f"only {positive} blocks or building cells with households for {k_rest} grids; "
+                     f"made {positive} grids")
         k_rest = max(positive, 1)
     return max(1, int(over.sum()) + k_rest), notes
 
@@ -420,9 +421,9 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
         if len(normal) and within < 1.0:
             status = "tolerance_not_reached"
             notes.append(f"±{tolerance:.0%} not reached for {int((dev > tolerance + 1e-12).sum())} of "
-                         f"{len(normal)} grids; {describe_balance_limit(bound, float(dev.max()))} (atoms are "
-                         f"coarse against the target: the largest that is not oversize holds "
-                         f"{row['largest_atom']:.2f} of a grid's target)")
+                         f"{len(normal)} grids; {describe_balance_limit(bound, float(dev.max()))} (buildings are "
+                         "large against the target: the largest block or building cell that is not oversize "
+                         f"holds {row['largest_atom']:.2f} of a grid's target)")
         if any("less than the lower bound" in n for n in notes):
             status = "below_target"
         out.append({

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from gridkit import io
 from gridkit.cli._common import (
+    DEFAULT_LANG,
     BuildingIdCol,
     By,
     CommunityIdCol,
@@ -56,7 +57,7 @@ def partition_command(
     population_col: PopulationCol = None,
     levels_col: LevelsCol = None,
     encoding: Encoding = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Partition communities into balanced, street-bounded grids / 划分网格.
 

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.network import graph_from_osm, street_graph
 from gridkit.roles import is_grid_warden, normalise_roles
@@ -48,7 +48,7 @@ def routes_command(
              "nearest street) / 模式")] = "streets",
     buildings: Annotated[Path | None, typer.Option(help="Buildings for --mode buildings / 建筑")] = None,
     snap_m: Annotated[float, typer.Option(help="Snap street ends closer than this, metres / 端点吸附容差")] = 0.5,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Shortest closed patrol route per grid along every street (Chinese Postman) / 巡查路线.
 
@@ -79,7 +79,7 @@ def routes_command(
             routes = patrol_routes(grid_layer, graph, stations=station_layer, include_boundary=include_boundary,
                                    speed_kmh=speed_kmh, mode=mode, buildings=building_layer)
         for item in caught:
-            console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+            print_note(item.message, lang)
         layer = routes_for_export(routes)
         io.write_layer(layer, out, layer="routes")
     except GridkitError as exc:

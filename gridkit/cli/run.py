@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridkit.cli._common import EXIT_INVARIANT, Lang, _fail_input, _print_metrics, app, console
+from gridkit.cli._common import (
+    DEFAULT_LANG,
+    EXIT_INVARIANT,
+    Lang,
+    _fail_input,
+    _print_metrics,
+    app,
+    console,
+    print_note,
+)
 from gridkit.config import Config, example_config, load_config
 from gridkit.errors import GridkitError
 from gridkit.pipeline import run_pipeline
@@ -106,7 +115,7 @@ def _run_and_report(cfg: Config, lang: str) -> None:
         except GridkitError as exc:
             raise _fail_input(exc, lang) from exc
     for message in result.warnings:
-        console.print(f"[yellow]{_m(lang, 'note')}:[/] {message}")
+        print_note(message, lang)
     _print_metrics(result.results["metrics"], lang)
     table = Table(title=f"{cfg['district']['name']} · {_m(lang, 'summary')}")
     for key in ("stage", "item", "value"):
@@ -123,7 +132,7 @@ def _run_and_report(cfg: Config, lang: str) -> None:
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Output folder / 输出目录")] = Path("gridkit-demo"),
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Run everything gridkit can do on the embedded sample district / 在示例街道上运行全部流程.
 
@@ -150,7 +159,7 @@ def init_command(
         help="A programme's configuration: dongcheng, shibei, yichang, zhoushan, haidian or siming / 模式预设")] = None,
     list_presets: Annotated[bool, typer.Option("--list-presets",
                                                help="Show the presets side by side / 列出预设")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Write a commented example configuration (and the sample district's data) / 生成示例配置.
 
