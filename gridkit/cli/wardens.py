@@ -16,10 +16,9 @@ from gridkit import io, network
 from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input, app, console, print_note
 from gridkit.coverage import InfeasibleCoverError, coverage, site_stations
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
+from gridkit.i18n import escape
 from gridkit.spatial import polygon_holding, representative_points
 from gridkit.wardens import WardenPlan, assign_wardens, building_wardens, read_roster
-from gridkit.i18n import escape
-from gridkit.wardens import WardenPlan, assign_wardens, read_roster
 
 MESSAGES = {
     "zh": {"error": "输入错误", "warn": "提示", "wrote": "已写出", "short": "人员不足",
