@@ -51,7 +51,7 @@ from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer
 from gridkit.metrics import deviations
 from gridkit.network import street_lines
-from gridkit.partition import Source, _building_weight, _Measure, _measure
+from gridkit.engine import Measure, Source, building_weight, parse_measure
 
 __all__ = ["CHANGES", "RegenerateResult", "regenerate"]
 
@@ -112,6 +112,9 @@ def regenerate(
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, str] | None = None,
     outside: str = "error",
+    crs: object = None,
+    split_share: float = 0.25,
+    interior_penalty: float = 3.0,
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -147,6 +150,13 @@ def regenerate(
         ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave them
         out of the grids and list them in the assignment with an empty ``grid_id`` and status
         ``outside_communities`` (with a warning and ``buildings_outside`` in the summary).
+    crs
+        Metric CRS to work in; default the UTM zone of the communities' centre (one CRS for the
+        whole run, as in :func:`gridkit.partition.partition`).
+    split_share, interior_penalty
+        As in :func:`gridkit.partition.partition`: a street block heavier than ``split_share`` ×
+        target is split into building cells, and a metre of grid boundary through a block costs
+        ``interior_penalty`` metres along a street. Use the values the previous plan was made with.
 
     Returns
     -------
@@ -158,9 +168,14 @@ def regenerate(
         raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
     if outside not in ("error", "report"):
         raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
-    measure = _measure(by, target)
+    measure = parse_measure(by, target)
+    if not split_share > 0 or not interior_penalty >= 1:
+        raise GridkitError(f"split_share must be positive and interior_penalty at least 1; got {split_share}, "
+                           f"{interior_penalty}")
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
-                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside)
+                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside,
+                   crs=crs)
+    ctx.split_share, ctx.interior_penalty = float(split_share), float(interior_penalty)
     for c in range(len(ctx.comm)):
         _community(ctx, c)
     for g in np.flatnonzero(ctx.grid_community < 0):
@@ -182,9 +197,9 @@ def regenerate(
 
 
 def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str] | pd.DataFrame,
-             communities: Source, buildings: Source, streets: Source | None, *, measure: _Measure, tolerance: float,
+             communities: Source, buildings: Source, streets: Source | None, *, measure: Measure, tolerance: float,
              seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
-             outside: str) -> Context:
+             outside: str, crs: object = None) -> Context:
     comm = _validate.communities(read_layer(communities, label="communities"),
                                  **{f"{k}_col": columns.get(k, k) for k in ("name", "code", "target")},
                                  id_col=columns.get("community_id", "community_id"))
@@ -196,7 +211,7 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
     links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
     links = links_all[_regen_inputs.check_known_buildings(links_all, bld["building_id"])] if len(links_all) \
         else links_all
-    metric = local_metric_crs(comm)
+    metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(comm)
     comm_m, bld_m = comm.to_crs(metric), bld.to_crs(metric)
     if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
         prev = prev.set_crs(comm.crs)
@@ -205,7 +220,7 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
     lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
     grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
     targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]
-    unit = _building_weight(bld_m, building_community, measure, targets)
+    unit = building_weight(bld_m, building_community, measure, targets)
     area_weight = np.array([measure.shares.get("area", 0.0) / t.get("area", 1.0) for t in targets])
     holder, listed = _regen_inputs.holders(bld_m, building_community, prev.set_geometry(prev_m, crs=metric),
                                            grid_community, links)
@@ -444,7 +459,8 @@ def _plan(ctx: Context, c: int, polygon: shapely.Geometry, members: np.ndarray, 
     previous = np.where(ctx.holder[members] >= 0, local[np.maximum(ctx.holder[members], 0)], -1)
     return redraw_region(polygon, ctx.bld.iloc[members], ctx.unit[members], previous, ctx.prev_m[old], ctx.lines,
                          count=count, mean=mean if mean > 0 else 1.0, tolerance=ctx.tolerance,
-                         seed=ctx.seed + ctx.regions, area_weight=float(ctx.area_weight[c]))
+                         seed=ctx.seed + ctx.regions, area_weight=float(ctx.area_weight[c]),
+                         split_share=ctx.split_share, interior_penalty=ctx.interior_penalty)
 
 
 def _commit(ctx: Context, c: int, plan: RegionPlan, members: np.ndarray, old: np.ndarray, *, mean: float) -> None:
