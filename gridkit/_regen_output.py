@@ -10,8 +10,8 @@ import pandas as pd
 import shapely
 
 from gridkit._regen_codes import CodeBook, sequence_of
-from gridkit.metrics import deviations, polsby_popper
 from gridkit.engine import to_output_crs
+from gridkit.metrics import deviations, polsby_popper
 
 #: The kinds of change a grid can show, in the report and the grids' ``change`` column.
 CHANGES = ("kept", "adjusted", "split", "merged", "new", "retired")

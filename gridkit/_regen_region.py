@@ -169,7 +169,8 @@ class RegionPlan:
         return shapely.union_all(self.atoms.geometry.to_numpy()[off[self.labels]])
 
 
-def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
+def redraw_region(  # noqa: PLR0913 - keyword-only options
+        polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
                   old_geoms: np.ndarray, lines: np.ndarray, *, count: int, mean: float, tolerance: float,
                   seed: int, area_weight: float = 0.0, split_share: float = 0.25,
                   interior_penalty: float = 3.0) -> RegionPlan:

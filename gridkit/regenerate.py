@@ -47,11 +47,11 @@ from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adja
 from gridkit.atom_partition import dissolve_grids
 from gridkit.blocks import community_of_buildings
 from gridkit.crs import local_metric_crs
+from gridkit.engine import Measure, Source, building_weight, parse_measure
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer
 from gridkit.metrics import deviations
 from gridkit.network import street_lines
-from gridkit.engine import Measure, Source, building_weight, parse_measure
 
 __all__ = ["CHANGES", "RegenerateResult", "regenerate"]
 
@@ -98,7 +98,7 @@ class RegenerateResult:
         return iter((self.grids, self.assignment))
 
 
-def regenerate(
+def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
     previous_grids: Source,
     previous_assignment: str | os.PathLike[str] | pd.DataFrame,
     communities: Source,
