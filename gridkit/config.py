@@ -34,7 +34,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
                 "population": (str, None), "levels": (str, None), "community_code": (str, None)},
     "partition": {"by": (str, "households"), "target": ((int, float), None), "tolerance": (float, 0.1),
                   "seed": (int, 0), "type_column": (str, None), "targets": (dict, None),
-                  "outside": (str, "error")},
+                  "outside": (str, "error"), "sequence_digits": (int, 3)},
+    "run": {"workers": (int, 1), "scheduler": (str, None), "batch_by": (str, None)},
     "staffing": {"rule": (str, "one_per_grid"), "strict": (bool, False)},
     "coverage": {"minutes": ((int, float), 10), "metres": ((int, float), None), "speed_kmh": ((int, float), 4.5)},
     "routes": {"enabled": (bool, True), "include_boundary": (bool, True), "speed_kmh": ((int, float), 4.5)},
@@ -49,7 +50,8 @@ _CHOICES = {("partition", "by"): ("households", "population", "area"),
             ("partition", "outside"): ("error", "report"),
             ("district", "lang"): ("zh", "en"),
             ("incidents", "coords"): ("wgs84", "gcj02", "bd09"),
-            ("incidents", "period"): ("month", "week")}
+            ("incidents", "period"): ("month", "week"),
+            ("partition", "sequence_digits"): (3, 4)}
 
 
 @dataclass

@@ -109,8 +109,8 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     interior_penalty
         How much dearer a metre of grid boundary through a block is than one along a street.
     progress
-        Called as ``progress(step, done, total)`` while communities are partitioned; with batches
-        run elsewhere, ``step`` is the batch id and ``done``/``total`` count its communities.
+        Called as ``progress("partition", done, total)`` as communities are partitioned and, with
+        more than one batch, ``progress("batch <id>", done, total)`` for the communities of each batch.
     sequence_digits
         Digits of the grid sequence in a code: 3 (up to 999 grids per community, the default) or 4.
         A community that would need more grids than that is refused before any work.
@@ -151,8 +151,10 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     total = len(inputs.communities)
     done: dict[str, int] = {}
 
-    def step(batch_id: str, finished: int, _of: int) -> None:
+    def step(batch_id: str, finished: int, of: int) -> None:
         done[batch_id] = finished
+        if len(batches) > 1:
+            progress(f"batch {batch_id}", finished, of)
         progress("partition", sum(done.values()), total)
 
     if progress is not None:

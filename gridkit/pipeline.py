@@ -24,7 +24,7 @@ from gridkit import io
 from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
-from gridkit.partition import partition
+from gridkit.partition import BatchError, partition
 
 __all__ = ["STAGES", "PipelineResult", "run_pipeline"]
 
@@ -60,6 +60,9 @@ class PipelineResult:
 class _Run:
     config: Config
     staging: Path
+    workers: int | None = None
+    client: Any = None
+    scheduler: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
     rows: list[tuple[str, str, object]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -106,9 +109,7 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     if cfg.input_path("previous_grids") is not None:
         result = _regenerate(run, communities, buildings_read, streets)
     else:
-        result = partition(communities, buildings_read, streets, by=part["by"], target=part["target"],
-                           tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
-                           outside=part["outside"], progress=progress)
+        result = _partition(run, communities, buildings_read, streets, progress)
     buildings = buildings_read.rename(columns={v: k for k, v in cfg.columns.items()})
     street_layer = streets
     metrics = evaluate(result.grids, communities.rename(columns={v: k for k, v in cfg.columns.items()}),
@@ -131,6 +132,30 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     io.write_csv(result.assignment, run.out("assignment.csv"))
     io.write_csv(result.report, run.out("report.csv"))
     io.write_csv(metrics, run.out("metrics.csv"))
+
+
+def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any,
+               progress: Progress | None) -> Any:
+    """Partition batch by batch (street offices) here, in worker processes or on a Dask cluster.
+
+    A batch that fails is listed in ``failed_batches.csv`` and in the run's problems; the other
+    batches' grids go on through every stage and are written.
+    """
+    part = run.config["partition"]
+    try:
+        result = partition(communities, buildings, streets, by=part["by"], target=part["target"],
+                           tolerance=part["tolerance"], seed=part["seed"], columns=run.config.columns,
+                           outside=part["outside"], progress=progress, sequence_digits=part["sequence_digits"],
+                           workers=run.workers, client=run.client, scheduler=run.scheduler,
+                           batch_by=run.config["run"]["batch_by"])
+    except BatchError as exc:
+        result = exc.partial
+        run.problems.extend(str(f) for f in exc.failures)
+        io.write_csv(result.batches[result.batches["status"] != "ok"], run.out("failed_batches.csv"))
+    run.results["batches"] = result.batches
+    if len(result.batches) > 1:
+        run.report("partition", "batches", len(result.batches))
+    return result
 
 
 def _regenerate(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any) -> Any:
@@ -323,7 +348,8 @@ def _publish(staging: Path, folder: Path) -> list[Path]:
     return written
 
 
-def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None) -> PipelineResult:
+def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None,
+                 workers: int | None = None, client: Any = None, scheduler: str | None = None) -> PipelineResult:
     """Run every configured stage of ``config`` and publish the outputs.
 
     Parameters
@@ -332,6 +358,11 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
         A checked configuration (:func:`gridkit.config.load_config`).
     progress
         Optional factory ``progress(stage) -> callback(step, done, total)`` for progress bars.
+    workers
+        Worker processes for the partition batches (default ``[run] workers``, 1 = this process).
+    client, scheduler
+        A :class:`dask.distributed.Client` or a scheduler address (default ``[run] scheduler``) to
+        partition the batches on a Dask cluster.
 
     Returns
     -------
@@ -341,7 +372,8 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
     folder = Path(config["outputs"]["folder"])
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    run = _Run(config=config, staging=staging)
+    run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
+               scheduler=scheduler or config["run"]["scheduler"])
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
