@@ -152,6 +152,9 @@ def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
         result = exc.partial
         run.problems.extend(str(f) for f in exc.failures)
         io.write_csv(result.batches[result.batches["status"] != "ok"], run.out("failed_batches.csv"))
+        id_col = run.config.columns.get("community_id", "community_id")
+        every = set(communities[id_col].astype(str))  # each community gets a grid at least: the rest failed
+        run.results["failed_communities"] = sorted(every - set(result.grids["community_id"].astype(str)))
     run.results["batches"] = result.batches
     if len(result.batches) > 1:
         run.report("partition", "batches", len(result.batches))
@@ -199,6 +202,9 @@ def _stage_wardens(run: _Run, _progress: Progress | None) -> None:
     cfg = run.config
     grids = run.results["grids"]
     roster = read_roster(cfg.input_path("wardens"), district=run.results["communities"])
+    if run.results.get("failed_communities") and "community_id" in roster.columns:
+        # the people of a failed batch's communities wait for that batch's grids
+        roster = roster[~roster["community_id"].astype(str).isin(run.results["failed_communities"])]
     plan = assign_wardens(grids, roster, rule=cfg["staffing"]["rule"], graph=_graph(run),
                           streets=run.results.get("streets"))
     run.results.update(roster=roster, warden_plan=plan,
