@@ -158,6 +158,7 @@ def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
     run.results["batches"] = result.batches
     if len(result.batches) > 1:
         run.report("partition", "batches", len(result.batches))
+        io.write_csv(result.batches, run.out("batches.csv"))
     return result
 
 
