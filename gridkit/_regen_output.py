@@ -47,6 +47,7 @@ class Context:
     regions: int = 0
     split_share: float = 0.25
     interior_penalty: float = 3.0
+    index: dict = field(default_factory=dict)  # positions per value of grid_community, building_community, holder
 
 
 def grids_frame(ctx: Context) -> gpd.GeoDataFrame:

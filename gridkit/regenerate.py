@@ -238,8 +238,8 @@ def _community(ctx: Context, c: int) -> None:
     """Keep, adjust or redraw the grids of community row ``c``."""
     cid = ctx.comm["community_id"].iloc[c]
     polygon = ctx.comm.geometry.iloc[c]
-    old = np.flatnonzero(ctx.grid_community == c)
-    members = np.flatnonzero(ctx.building_community == c)
+    old = _rows_of(ctx, "grid_community", c)
+    members = _rows_of(ctx, "building_community", c)
     whole = float(ctx.unit[members].sum()) + ctx.area_weight[c] * polygon.area  # the community in targets
     if len(old) == 0:
         total = whole
@@ -275,6 +275,15 @@ def _community(ctx: Context, c: int) -> None:
     _keep(ctx, old, [g for r in done for g in r[0]])
     for _, plan, region_members, region_old in done:
         _commit(ctx, c, plan, region_members, region_old, mean=regions.mean)
+
+
+def _rows_of(ctx: Context, name: str, value: int) -> np.ndarray:
+    """Positions where ``ctx.<name> == value``, from one groupby per array (not one scan per community or grid)."""
+    cache = ctx.index
+    if name not in cache:
+        values = getattr(ctx, name)
+        cache[name] = pd.Series(np.arange(len(values))).groupby(values).indices
+    return np.asarray(cache[name].get(value, np.empty(0, dtype=np.int64)), dtype=np.int64)
 
 
 def _redraw_regions(ctx: Context, c: int, regions: Regions, weight: np.ndarray, normal: np.ndarray,
@@ -432,7 +441,7 @@ def _keep(ctx: Context, old: np.ndarray, redrawn_local: list[int]) -> None:
         if int(g) in redrawn:
             continue
         code = ctx.prev["grid_id"].iloc[g]
-        mine = ctx.holder == g
+        mine = _rows_of(ctx, "holder", int(g))
         ctx.building_code[mine] = code
         ctx.new_grids.append({"grid_id": code, "community_row": int(ctx.grid_community[g]), "change": "kept",
                               "metric": ctx.prev_m[g], "original": ctx.prev.geometry.iloc[g], "previous_row": int(g),
@@ -575,6 +584,6 @@ def _same_grid(ctx: Context, old: np.ndarray, overlap: np.ndarray, j: int, geom:
     previous = ctx.prev_m[g]
     if shapely.area(shapely.symmetric_difference(previous, geom)) > 1e-7 * max(previous.area, 1e-9):
         return None
-    if not np.array_equal(np.sort(members[label == j]), np.flatnonzero(ctx.holder == g)):
+    if not np.array_equal(np.sort(members[label == j]), _rows_of(ctx, "holder", int(g))):
         return None
     return ctx.prev.geometry.iloc[g]
