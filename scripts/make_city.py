@@ -1,9 +1,9 @@
 """A synthetic city of any size: copies of the sample district (锦官街道) laid side by side.
 
-Every copy is one street office (街道) with its own ids and codes: community ids ``T0001-C01``,
+Every copy is one street office (街道) with its own ids and codes: community ids ``JD0001-C01``,
 12-digit community codes (district 510107 + street office number, carried into further district
-numbers past 999 copies), building ids ``T0001-B000001``, street ids, a roster (warden ids
-``T0001-W001``) and a year of incidents (``T0001-INC000001``). Copies are laid out west→east in
+numbers past 999 copies), building ids ``JD0001-B000001``, street ids, a roster (warden ids
+``JD0001-W001``) and a year of incidents (``JD0001-INC000001``). Copies are laid out west→east in
 rows, ``gap_m`` apart, so their streets never touch. The output is deterministic (no randomness:
 only the copy number moves a copy) and is generated on demand, never committed.
 
@@ -68,7 +68,7 @@ def make_city(copies: int, out: Path, *, gap_m: float = GAP_M) -> dict[str, int]
     for t in range(copies):
         row, col = divmod(t, columns)
         dx, dy = col * width, -row * height
-        tag = f"T{t + 1:04d}"
+        tag = f"JD{t + 1:04d}"  # 街道; not "T0001", which GDAL reads as a time
         comm = _shift(s.communities, metric, dx, dy)
         comm["street_office"] = tag
         comm["code"] = [office_code(t) + str(c)[-3:] for c in s.communities["code"]]

@@ -22,12 +22,12 @@ def test_copies_have_unique_ids_codes_and_the_same_content(tmp_path, sample):
     # the sample's planted duplicate incidents stay duplicates within their copy, never across copies
     assert incidents["incident_id"].duplicated().sum() == 2 * sample.incidents["incident_id"].duplicated().sum()
     assert comm["code"].str.fullmatch(r"\d{12}").all()
-    assert sorted(comm["street_office"].unique()) == ["T0001", "T0002"]
+    assert sorted(comm["street_office"].unique()) == ["JD0001", "JD0002"]
     assert set(wardens["community_id"]) == set(comm["community_id"])
-    assert bld.groupby(bld["building_id"].str[:5])["households"].sum().tolist() == [
+    assert bld.groupby(bld["building_id"].str[:6])["households"].sum().tolist() == [
         int(sample.buildings["households"].sum())] * 2
     # copies do not overlap, and the configuration beside them loads
-    first, second = (comm[comm["street_office"] == t].union_all() for t in ("T0001", "T0002"))
+    first, second = (comm[comm["street_office"] == t].union_all() for t in ("JD0001", "JD0002"))
     assert first.intersection(second).area == 0
     load_config(tmp_path / "a" / "gridkit.toml")
     make_city(2, tmp_path / "b")
