@@ -581,7 +581,7 @@ def build_atoms(
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for c, community in enumerate(communities.geometry.to_numpy()):
         first = len(atom_geoms)
-        near = lines[line_tree.query(community)] if line_tree is not None else np.empty(0, dtype=object)
+        near = lines[np.sort(line_tree.query(community))] if line_tree is not None else np.empty(0, dtype=object)
         blocks = street_blocks(community, near)
         members = np.flatnonzero(building_community == c)
         block_of = _block_of_buildings(blocks, geoms[members])

@@ -23,7 +23,7 @@ from gridkit.columns import standard_columns
 from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
-from gridkit.partition import partition
+from gridkit.partition import BatchError, partition
 from gridkit.publish import publish_folder
 
 __all__ = ["STAGES", "PipelineResult", "run_pipeline"]
@@ -60,6 +60,9 @@ class PipelineResult:
 class _Run:
     config: Config
     staging: Path
+    workers: int | None = None
+    client: Any = None
+    scheduler: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
     rows: list[tuple[str, str, object]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -115,9 +118,7 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     if cfg.input_path("previous_grids") is not None:
         result = _regenerate(run, communities, buildings_read, streets)
     else:
-        result = partition(communities, buildings_read, streets, by=part["by"], target=part["target"],
-                           tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
-                           outside=part["outside"], overlapping=part["overlapping"], progress=progress)
+        result = _partition(run, communities, buildings_read, streets, progress)
     # the same columns the partition used (named ones, else standard or common names such as 户数)
     buildings = _standard(buildings_read, cfg, ("building_id", "households", "population"), "buildings")
     street_layer = streets
@@ -141,6 +142,35 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     io.write_csv(result.assignment, run.out("assignment.csv"))
     io.write_csv(result.report, run.out("report.csv"))
     io.write_csv(metrics, run.out("metrics.csv"))
+
+
+def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any,
+               progress: Progress | None) -> Any:
+    """Partition batch by batch (street offices) here, in worker processes or on a Dask cluster.
+
+    A batch that fails is listed in ``failed_batches.csv`` and in the run's problems; the other
+    batches' grids go on through every stage and are written.
+    """
+    part = run.config["partition"]
+    try:
+        result = partition(communities, buildings, streets, by=part["by"], target=part["target"],
+                           tolerance=part["tolerance"], seed=part["seed"], columns=run.config.columns,
+                           outside=part["outside"], overlapping=part["overlapping"], progress=progress,
+                           sequence_digits=part["sequence_digits"],
+                           workers=run.workers, client=run.client, scheduler=run.scheduler,
+                           batch_by=run.config["run"]["batch_by"])
+    except BatchError as exc:
+        result = exc.partial
+        run.problems.extend(str(f) for f in exc.failures)
+        io.write_csv(result.batches[result.batches["status"] != "ok"], run.out("failed_batches.csv"))
+        id_col = run.config.columns.get("community_id", "community_id")
+        every = set(communities[id_col].astype(str))  # each community gets a grid at least: the rest failed
+        run.results["failed_communities"] = sorted(every - set(result.grids["community_id"].astype(str)))
+    run.results["batches"] = result.batches
+    if len(result.batches) > 1:
+        run.report("partition", "batches", len(result.batches))
+        io.write_csv(result.batches, run.out("batches.csv"))
+    return result
 
 
 def _regenerate(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any) -> Any:
@@ -184,6 +214,9 @@ def _stage_wardens(run: _Run, _progress: Progress | None) -> None:
     cfg = run.config
     grids = run.results["grids"]
     roster = read_roster(cfg.input_path("wardens"), district=run.results["communities"])
+    if run.results.get("failed_communities") and "community_id" in roster.columns:
+        # the people of a failed batch's communities wait for that batch's grids
+        roster = roster[~roster["community_id"].astype(str).isin(run.results["failed_communities"])]
     plan = assign_wardens(grids, roster, rule=cfg["staffing"]["rule"], graph=_graph(run),
                           streets=run.results.get("streets"))
     run.results.update(roster=roster, warden_plan=plan,
@@ -334,7 +367,8 @@ KNOWN_OUTPUTS = ("grids.geojson", "assignment.csv", "report.csv", "metrics.csv",
                  "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis")
 
 
-def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None) -> PipelineResult:
+def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None,
+                 workers: int | None = None, client: Any = None, scheduler: str | None = None) -> PipelineResult:
     """Run every configured stage of ``config`` and publish the outputs.
 
     Parameters
@@ -343,6 +377,11 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
         A checked configuration (:func:`gridkit.config.load_config`).
     progress
         Optional factory ``progress(stage) -> callback(step, done, total)`` for progress bars.
+    workers
+        Worker processes for the partition batches (default ``[run] workers``, 1 = this process).
+    client, scheduler
+        A :class:`dask.distributed.Client` or a scheduler address (default ``[run] scheduler``) to
+        partition the batches on a Dask cluster.
 
     Returns
     -------
@@ -354,7 +393,8 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
     # every output of the run is one plan: staged beside the folder, published by one folder exchange
     # with plan.json (each file's checksum) inside; a failed or killed run leaves the previous plan whole
     with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes) as staging:
-        run = _Run(config=config, staging=staging)
+        run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
+                   scheduler=scheduler or config["run"]["scheduler"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             for name, stage, needs in STAGES:
