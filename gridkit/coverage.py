@@ -52,13 +52,14 @@ __all__ = [
     "coverage",
     "covering_matrix",
     "distance_matrix",
+    "local_distances",
     "nearest_distances",
     "site_stations",
     "street_matrix",
     "threshold_metres",
 ]
 
-_CHUNK_MB = 64.0  # memory for one chunk of the own-station distance table, megabytes
+_CELL_M = 1000.0  # stations in one square of this side (m) are searched together for own-station distances
 _EPS = 1e-9  # a zero-length edge would be read as "no edge" by csgraph: give it a hair of length
 
 
@@ -185,6 +186,50 @@ def distance_matrix(
     return out
 
 
+def local_distances(
+    graph: StreetMatrix | None, station_xy: np.ndarray, target_xy: np.ndarray, *, limit: float
+) -> np.ndarray:
+    """Dense ``stations × targets`` walking distances (m) up to ``limit``, searched on the nearby streets only.
+
+    A walk of at most ``limit`` metres from a station to a target never leaves the nodes within
+    ``limit / 2`` (straight line) of one of its two ends, so the search runs on the streets within
+    ``limit / 2`` of the box around the stations and targets: exact up to ``limit`` (``inf`` past it)
+    at a cost that depends on the size of that neighbourhood, not of the whole city.
+
+    Parameters
+    ----------
+    graph
+        The street matrix (None: straight lines).
+    station_xy, target_xy
+        Coordinates (m, ``graph.crs``).
+    limit
+        Longest walk (m); must be finite.
+    """
+    if not np.isfinite(limit):
+        raise GridkitError("local_distances needs a finite limit")
+    n_s, n_t = len(station_xy), len(target_xy)
+    if n_s == 0 or n_t == 0:
+        return np.full((n_s, n_t), np.inf)
+    if graph is None:
+        out = np.hypot(*(station_xy[:, None, :] - target_xy[None, :, :]).transpose(2, 0, 1))
+        out[out > limit] = np.inf
+        return out
+    s_node, s_snap = graph.snap(station_xy)
+    t_node, t_snap = graph.snap(target_xy)
+    ends = np.vstack([graph.xy[s_node], graph.xy[t_node]])
+    low, high = ends.min(axis=0) - limit / 2, ends.max(axis=0) + limit / 2
+    centre, radius = (low + high) / 2, float(np.hypot(*(high - low)) / 2)
+    near = np.asarray(graph._tree.query_ball_point(centre, radius), dtype=np.int64)  # the tree snap built
+    box = near[np.all((graph.xy[near] >= low) & (graph.xy[near] <= high), axis=1)]
+    nodes = np.unique(np.concatenate([box, s_node, t_node]))
+    sub = graph.matrix[nodes][:, nodes]
+    unique, inverse = np.unique(np.searchsorted(nodes, s_node), return_inverse=True)
+    network = dijkstra(sub, directed=False, indices=unique, limit=limit)
+    out = network[inverse][:, np.searchsorted(nodes, t_node)] + s_snap[:, None] + t_snap[None, :]
+    out[out > limit] = np.inf
+    return out
+
+
 def _households(gdf: pd.DataFrame, column: str | None) -> np.ndarray:
     if column and column in gdf.columns:
         values = pd.to_numeric(gdf[column], errors="coerce").to_numpy(dtype=float)
@@ -300,13 +345,12 @@ def _assigned_stations(assignment: pd.DataFrame | pd.Series, b_col: str, s_col: 
 
 
 def _own_distances(net: StreetMatrix | None, s_ids: np.ndarray, s_xy: np.ndarray, b_xy: np.ndarray,
-                   own: np.ndarray, limit: float, *, memory_mb: float = _CHUNK_MB) -> np.ndarray:
+                   own: np.ndarray, limit: float, *, cell_m: float = _CELL_M) -> np.ndarray:
     """Distance of each building to its own station, metres (``inf`` beyond ``4 × limit`` or unreachable).
 
-    Only the stations some building is assigned to are searched, and only from their distinct snap
-    nodes, in chunks of stations whose ``chunk × nodes`` distance table fits in ``memory_mb``
-    megabytes (float64); each chunk is one :func:`scipy.sparse.csgraph.dijkstra` call from all its
-    station nodes, cut at ``4 × limit``, read for the buildings of that chunk's stations and then dropped.
+    Stations are taken a square of ``cell_m`` metres at a time; each square's stations are searched
+    together with :func:`local_distances` (cut at ``4 × limit``) on the streets near them and their
+    buildings only, so time and memory grow with the number of stations, not stations × city.
     """
     out = np.full(len(b_xy), np.inf)
     position = {sid: i for i, sid in enumerate(s_ids)}
@@ -317,18 +361,15 @@ def _own_distances(net: StreetMatrix | None, s_ids: np.ndarray, s_xy: np.ndarray
     if net is None:
         out[has] = np.hypot(*(s_xy[station_of[has]] - b_xy[has]).T)
         return out
-    s_node, s_snap = net.snap(s_xy)
-    t_node, t_snap = net.snap(b_xy)
-    nodes, node_of = np.unique(s_node[station_of[has]], return_inverse=True)  # distinct snap nodes in use
     rows = np.flatnonzero(has)
-    chunk = max(1, int(memory_mb * 1e6 // (8 * max(net.matrix.shape[0], 1))))
-    order = np.argsort(node_of, kind="stable")
-    bounds = np.searchsorted(node_of[order], np.arange(0, len(nodes) + chunk, chunk))
-    for k, first in enumerate(range(0, len(nodes), chunk)):
-        network = dijkstra(net.matrix, directed=False, indices=nodes[first:first + chunk], limit=max(limit * 4, 1.0))
-        take = order[bounds[k]:bounds[k + 1]]
-        b = rows[take]
-        out[b] = network[node_of[take] - first, t_node[b]] + s_snap[station_of[b]] + t_snap[b]
+    station = station_of[rows]
+    cell = np.floor(s_xy[station] / cell_m).astype(np.int64)
+    groups = pd.DataFrame({"x": cell[:, 0], "y": cell[:, 1]}).groupby(["x", "y"], sort=True).indices
+    for idx in groups.values():
+        b = rows[idx]
+        mine = np.unique(station[idx])
+        dist = local_distances(net, s_xy[mine], b_xy[b], limit=max(limit * 4, 1.0))
+        out[b] = dist[np.searchsorted(mine, station[idx]), np.arange(len(idx))]
     return out
 
 

@@ -10,9 +10,10 @@ import pandas as pd
 import typer
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.network import graph_from_osm, street_graph
+from gridkit.roles import is_grid_warden, normalise_roles
 from gridkit.routing import patrol_routes, routes_for_export
 
 ROUTE_MESSAGES = {
@@ -49,7 +50,7 @@ def routes_command(
     snap_m: Annotated[float, typer.Option(help="Snap street ends closer than this, metres / 端点吸附容差")] = 0.5,
     time_budget: Annotated[float, typer.Option(
         help="Seconds per grid for bounds and improvement; the route is always written / 每网格计算时限（秒）")] = 2.0,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Shortest closed patrol route per grid along every street (Chinese Postman) / 巡查路线.
 
@@ -69,9 +70,11 @@ def routes_command(
             if role:
                 if "role" not in station_layer:
                     raise InputDataError("stations have no role column", source=stations, column="role")
-                station_layer = station_layer[station_layer["role"].isin(role)]
+                wanted = set(normalise_roles(pd.Series(role), source="--role", column="--role"))
+                mine = normalise_roles(station_layer["role"], source=stations)
+                station_layer = station_layer[mine.isin(wanted).to_numpy()]
             elif "role" in station_layer:  # police and volunteers do not walk a grid's patrol route
-                station_layer = station_layer[station_layer["role"].isin(["full_time", "part_time"])]
+                station_layer = station_layer[is_grid_warden(station_layer["role"])]
         building_layer = io.read_layer(buildings, label="buildings") if buildings is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
@@ -79,7 +82,7 @@ def routes_command(
                                    speed_kmh=speed_kmh, mode=mode, buildings=building_layer,
                                    time_budget_s=time_budget)
         for item in caught:
-            console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+            print_note(item.message, lang)
         layer = routes_for_export(routes)
         io.write_layer(layer, out, layer="routes")
     except GridkitError as exc:
