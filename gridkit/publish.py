@@ -329,30 +329,31 @@ def _commit_files(manifest: Path, final: dict[str, Path], staged: dict[str, Path
     _unlink(journal_path)
 
 
-def check_manifest(manifest: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """Compare a plan's files with its manifest: ``[(severity, message), ...]`` (empty when all match).
+def check_manifest(manifest: str | os.PathLike[str]) -> list[tuple[str, str, str]]:
+    """Compare a plan's files with its manifest: ``[(severity, kind, path), ...]`` (empty when all match).
 
-    An unfinished publish or a missing file is an ``error``; a file whose checksum differs is a
-    ``warning`` (it was changed after gridkit wrote it, e.g. edited in QGIS; the other checks of
-    :func:`gridkit.validate.validate_plan` judge the change itself).
+    Kinds: ``interrupted`` (a publish of this plan did not finish: its files may come from two runs),
+    ``staging`` (staging of an interrupted run is beside it), ``unreadable`` (not a gridkit manifest),
+    ``missing`` (a file it names is gone): errors; ``changed`` (a file's checksum differs: it was
+    changed after gridkit wrote it, e.g. edited in QGIS; :func:`gridkit.validate.validate_plan` judges
+    the change itself): a warning.
     """
     manifest = Path(manifest)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     if _journal(manifest).exists():
-        out.append(("error", f"{manifest}: a run was interrupted while publishing this plan, so its files may "
-                             "come from two runs; run the same command again (it restores the previous plan first)"))
-    leftovers = [p.name for p in manifest.parent.glob(f".*{_STAGE}-*")] if manifest.name == MANIFEST_NAME else []
-    if leftovers:
-        out.append(("error", f"{manifest.parent}: staging of an interrupted run is present ({leftovers[0]})"))
+        out.append(("error", "interrupted", str(manifest)))
+    if manifest.name == MANIFEST_NAME:
+        out += [("error", "staging", str(p)) for p in manifest.parent.parent.glob(f".{manifest.parent.name}.*-*")
+                if _STAGE in p.name or _OLD in p.name]
     data = _read_manifest(manifest)
     if data is None:
-        return [*out, ("error", f"{manifest}: not a gridkit plan manifest (unreadable or another format)")]
-    for role, entry in data.get("files", {}).items():
+        return [*out, ("error", "unreadable", str(manifest))]
+    for entry in data.get("files", {}).values():
         path = manifest.parent / entry["path"]
         if not path.exists():
-            out.append(("error", f"{path}: listed in {manifest.name} ({role}) but missing"))
+            out.append(("error", "missing", str(path)))
         elif file_checksum(path) != entry["sha256"]:
-            out.append(("warning", f"{path}: changed since gridkit wrote it ({manifest.name} checksum differs)"))
+            out.append(("warning", "changed", str(path)))
     return out
 
 
