@@ -32,7 +32,7 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -424,7 +424,7 @@ def _carry_over(folder: Path, staging: Path, known: Iterable[str]) -> list[str]:
 
 @contextlib.contextmanager
 def publish_folder(folder: str | os.PathLike[str], *, command: str, known_outputs: Iterable[str] = (),
-                   notes: list[str] | None = None) -> Iterator[Path]:
+                   notes: list[str] | None = None, divert: Callable[[], Path | None] | None = None) -> Iterator[Path]:
     """Stage a whole output folder and publish it by one folder exchange, with ``plan.json`` inside.
 
     Parameters
@@ -438,6 +438,10 @@ def publish_folder(folder: str | os.PathLike[str], *, command: str, known_output
         gridkit) these are taken as outputs of an earlier run, everything else as the user's own.
     notes
         Receives a sentence for anything recovered from an earlier interrupted run.
+    divert
+        Called once the outputs are staged: a folder beside ``folder`` to publish into instead (a run
+        whose plan failed its invariants goes to ``<folder>.failed`` and leaves the good plan alone),
+        or None.
 
     Yields
     ------
@@ -458,11 +462,18 @@ def publish_folder(folder: str | os.PathLike[str], *, command: str, known_output
         files = {p.relative_to(staging).as_posix(): {"path": p.relative_to(staging).as_posix(),
                                                       "sha256": file_checksum(p), "bytes": p.stat().st_size}
                  for p in written}
-        if folder.exists():
-            _carry_over(folder, staging, known_outputs)
+        target = divert() if divert is not None else None
+        if target is not None:
+            target = check_writable(target, folder=True)
+            if target.parent != folder.parent:
+                raise ValueError(f"divert must name a folder beside {folder}, got {target}")
+            recover_folder(target)
+        dest = target or folder
+        if dest.exists():
+            _carry_over(dest, staging, known_outputs)
         _write_json(staging / MANIFEST_NAME, _manifest(files, command))
         _fault("folder-staged")
-        _swap(folder, staging, token)
+        _swap(dest, staging, token)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

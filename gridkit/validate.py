@@ -445,7 +445,7 @@ def _recount(problems: _Problems, table: pd.DataFrame, grids: gpd.GeoDataFrame, 
         for i in np.flatnonzero(differs):
             problems.add("stale_attribute", grid_id=table["grid_id"].iloc[i],
                          community_id=table["community_id"].iloc[i], other=f"{col} {stated[i]:.0f}",
-                         value=float(table[col].iloc[i]))
+                         value=float(table[col].iloc[i]), where=grids.geometry.iloc[i])
 
 
 def _heaviest(bld: gpd.GeoDataFrame, grid_of: np.ndarray, n: int, by: str) -> np.ndarray:
