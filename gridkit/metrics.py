@@ -144,6 +144,7 @@ def evaluate(
     *,
     by: str = "households",
     tolerance: float = 0.1,
+    atoms: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Metrics table of a grid plan: one row per community and a last row ``ALL``.
 
@@ -163,6 +164,11 @@ def evaluate(
         The balanced measure: a grid column (``households``, ``population``, ``area_m2``).
     tolerance
         Balance tolerance for the share inside ±tolerance.
+    atoms
+        The atoms the plan was made of (``PartitionResult.atoms``: ``community_id``,
+        ``block_id``, the ``by`` column). With ``streets``, adds ``street_alignment_ceiling``
+        (no plan of these atoms inside the tolerance can have more of its internal boundary on
+        streets; :func:`gridkit.alignment.alignment_ceiling`) and ``through_blocks_min_m``.
 
     Returns
     -------
@@ -195,7 +201,33 @@ def evaluate(
             g.geometry.to_numpy()[mask], comm.geometry.iloc[c])).sum() / area) if mask.any() and area > 0 else 0.0
         rows.append(row)
     table = pd.DataFrame(rows)
-    return pd.concat([table, _total_row(table, g, inputs)], ignore_index=True)
+    table = pd.concat([table, _total_row(table, g, inputs)], ignore_index=True)
+    if atoms is not None and len(lines):
+        table = _with_ceiling(table, atoms.to_crs(crs), lines, g, weight, oversize, measure, tolerance)
+    return table
+
+
+def _with_ceiling(table: pd.DataFrame, atoms: gpd.GeoDataFrame, lines: np.ndarray, grids: gpd.GeoDataFrame,
+                  weight: np.ndarray, oversize: np.ndarray, measure: str, tolerance: float) -> pd.DataFrame:
+    """Add the street-alignment ceiling per community (and a length-weighted one for ALL)."""
+    from gridkit.alignment import community_ceilings  # noqa: PLC0415 - only with atoms
+
+    caps = {}
+    for cid in table["community_id"].iloc[:-1]:
+        mine = (grids["community_id"] == cid).to_numpy() & ~oversize
+        caps[cid] = (1 + tolerance) * float(weight[mine].mean()) if mine.any() else float("nan")
+    column = measure if measure in atoms.columns else "households"
+    ceilings = community_ceilings(atoms, lines, caps, weight_column=column)
+    table["street_alignment_ceiling"] = [ceilings[c].ceiling if c in ceilings else float("nan")
+                                         for c in table["community_id"]]
+    table["through_blocks_min_m"] = [ceilings[c].through_blocks_min_m if c in ceilings else float("nan")
+                                     for c in table["community_id"]]
+    street_max = sum(c.street_max_m for c in ceilings.values())
+    through = sum(c.through_blocks_min_m for c in ceilings.values())
+    table.loc[table.index[-1], "street_alignment_ceiling"] = (
+        street_max / (street_max + through) if street_max + through > 0 else float("nan"))
+    table.loc[table.index[-1], "through_blocks_min_m"] = through
+    return table
 
 
 def _overlap_across(grids: gpd.GeoDataFrame) -> dict:

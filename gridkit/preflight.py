@@ -90,17 +90,17 @@ def check_inputs(
     names = dict(columns or {})
     report = _Report()
     comm = report.run("communities", "read and check", lambda: _validate.communities(
-        read_layer(communities, label="communities"), id_col=names.get("community_id", "community_id"),
-        **{f"{k}_col": names.get(k, k) for k in ("name", "code", "target")}))
+        read_layer(communities, label="communities"), id_col=names.get("community_id"), check_overlap=False,
+        **{f"{k}_col": names.get(k) for k in ("name", "code", "target")}))
     if comm is not None:
         _community_overlaps(report, comm)
     bld = None
     if buildings is not None:
         bld = report.run("buildings", "read and check", lambda: _validate.buildings(
-            read_layer(buildings, label="buildings"), id_col=names.get("building_id", "building_id"),
-            households_col=names.get("households", "households"),
-            population_col=names.get("population", "population"),
-            levels_col=names.get("levels", "levels"), use_col=names.get("use", "use")))
+            read_layer(buildings, label="buildings"), id_col=names.get("building_id"),
+            households_col=names.get("households"),
+            population_col=names.get("population"),
+            levels_col=names.get("levels"), use_col=names.get("use")))
     if bld is not None and comm is not None:
         _buildings_outside(report, comm, bld, outside)
     if streets is not None:

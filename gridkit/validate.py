@@ -222,8 +222,8 @@ def validate_plan(
     grid_layer = read_layer(grids, label="grids")
     _validate.require_columns(grid_layer, ["grid_id", "community_id"], label="grids")
     comm = _validate.communities(read_layer(communities, label="communities"),
-                                 id_col=names.get("community_id", "community_id"),
-                                 **{f"{k}_col": names.get(k, k) for k in ("name", "code", "target")})
+                                 id_col=names.get("community_id"), check_overlap=False,
+                                 **{f"{k}_col": names.get(k) for k in ("name", "code", "target")})
     crs = local_metric_crs(comm)
     to_wgs = _lonlat(crs)
     problems = _Problems(to_wgs)
@@ -238,10 +238,10 @@ def validate_plan(
                           "n_parts": shapely.get_num_geometries(geoms)})
     if buildings is not None:
         bld = _validate.buildings(
-            read_layer(buildings, label="buildings"), id_col=names.get("building_id", "building_id"),
-            households_col=names.get("households", "households"),
-            population_col=names.get("population", "population"),
-            levels_col=names.get("levels", "levels"), use_col=names.get("use", "use"))
+            read_layer(buildings, label="buildings"), id_col=names.get("building_id"),
+            households_col=names.get("households"),
+            population_col=names.get("population"),
+            levels_col=names.get("levels"), use_col=names.get("use"))
         links = _read_assignment(assignment) if assignment is not None else None
         grid_of = _check_buildings(problems, bld.to_crs(crs), links, grid_ids, grid_comm, geoms, comm_m)
         _recount(problems, table, g, bld, grid_of)

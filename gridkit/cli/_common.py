@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridkit import _validate, i18n
 from gridkit.errors import GridkitError, GridkitWarning, UsageError
 from gridkit.partition import PartitionResult, partition
 
@@ -141,11 +142,17 @@ MESSAGES = {
            "interrupted": "interrupted"},
 }
 
-Lang = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en / 消息语言")]
+#: The language when --lang is not given: the system locale's (zh for a Chinese one, and for C/POSIX).
+DEFAULT_LANG = i18n.resolve_lang()
+Lang = Annotated[str, typer.Option("--lang", help="Language of messages: zh or en (default: the system locale) "
+                                   "/ 消息语言")]
 CommunityIdCol = Annotated[str | None, typer.Option(help="Community id column (default community_id)")]
 BuildingIdCol = Annotated[str | None, typer.Option(help="Building id column (default building_id)")]
 HouseholdsCol = Annotated[str | None, typer.Option(help="Households column (default households)")]
 PopulationCol = Annotated[str | None, typer.Option(help="Population column (default population)")]
+LevelsCol = Annotated[str | None, typer.Option(help="Levels (storeys) column (default levels)")]
+Encoding = Annotated[str | None, typer.Option(
+    help="Text encoding of CSV and Shapefile inputs (utf-8, gbk …); default detected / 文件编码（默认自动识别）")]
 By = Annotated[str, typer.Option(help="households, population or area / 均衡指标", callback=check_by)]
 
 
@@ -156,14 +163,29 @@ def _msg(lang: str, key: str) -> str:
 def _fail_input(exc: GridkitError, lang: str) -> typer.Exit:
     """Print a gridkit error; the exit to raise is 2 for a usage error, else 3 (bad input)."""
     if isinstance(exc, UsageError):
-        console.print(f"[bold red]{_msg(lang, 'usage')}:[/] {exc}")
+        console.print(f"[bold red]{_msg(lang, 'usage')}:[/] {i18n.escape(str(exc))}")
         return typer.Exit(EXIT_USAGE)
-    console.print(f"[bold red]{_msg(lang, 'error')}:[/] {exc}")
+    prefix, _, text = i18n.error_for(exc, lang).partition(": ")
+    console.print(f"[bold red]{i18n.escape(prefix)}:[/] {i18n.escape(text)}")  # [partition] stays [partition]
     return typer.Exit(EXIT_INPUT)
+
+
+def print_note(message: object, lang: str) -> None:
+    """A warning for the planner, prefix and text in one language, markup escaped."""
+    prefix, _, text = i18n.note(str(message), lang).partition(": ")
+    console.print(f"[yellow]{i18n.escape(prefix)}:[/] {i18n.escape(text)}")
 
 
 def _columns(**given: str | None) -> dict[str, str]:
     return {k: v for k, v in given.items() if v}
+
+
+def _option(name: str, value: str) -> str:
+    """Check a choice option at the command line (wrong usage: exit 2, with the closest choice)."""
+    try:
+        return _validate.option(name, value)
+    except GridkitError as exc:
+        raise typer.BadParameter(str(exc), param_hint=f"--{name}") from exc
 
 
 def _run_partition(lang: str, **kwargs: object) -> PartitionResult:
@@ -179,16 +201,21 @@ def _run_partition(lang: str, **kwargs: object) -> PartitionResult:
             warnings.simplefilter("always", UserWarning)
             result = partition(progress=progress, **kwargs)  # type: ignore[arg-type]
     for item in caught:
-        console.print(f"[yellow]{_msg(lang, 'warn')}:[/] {item.message}")
+        print_note(item.message, lang)
     return result
 
 
 def _print_metrics(table: pd.DataFrame, lang: str) -> None:
-    view = Table(title="gridkit metrics / 指标" if lang != "en" else "gridkit metrics")
+    view = Table(title="网格指标" if lang != "en" else "gridkit metrics")
     headers = {"community_id": "community", "n_grids": "grids", "n_oversize": "oversize", "conserved": "conserved",
                "coverage_gap": "gap", "overlap": "overlap", "n_noncontiguous": "non-contig",
                "max_abs_deviation": "max|dev|", "share_within_tolerance": "in tol", "mean_polsby_popper": "PP",
                "street_alignment": "on street"}
+    if lang != "en":  # one language per table
+        headers = {"community_id": "社区", "n_grids": "网格数", "n_oversize": "超大网格", "conserved": "户数守恒",
+                   "coverage_gap": "缝隙", "overlap": "重叠", "n_noncontiguous": "不连通",
+                   "max_abs_deviation": "最大偏差", "share_within_tolerance": "容差内", "mean_polsby_popper": "紧凑度",
+                   "street_alignment": "沿街"}
     shown = list(headers)
     for col in shown:
         view.add_column(headers[col], justify="right", no_wrap=True)

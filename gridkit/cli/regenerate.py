@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gridkit import io
 from gridkit.cli._common import (
+    DEFAULT_LANG,
     BuildingIdCol,
     By,
     CommunityIdCol,
@@ -23,6 +24,7 @@ from gridkit.cli._common import (
     _fail_input,
     app,
     console,
+    print_note,
 )
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.publish import check_writable, manifest_path, publish_files
@@ -109,7 +111,7 @@ def regenerate_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Regenerate grids after a data change, keeping codes and moving few households / 动态调整网格.
 
@@ -140,7 +142,7 @@ def regenerate_command(
                                                  households=households_col, population=population_col))
         for item in caught:
             if issubclass(item.category, GridkitWarning):
-                console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+                print_note(item.message, lang)
         _print_report(result, lang)
         if dry_run or out is None or assignment is None or report is None or register_out is None:
             console.print(_m(lang, "dry"))
