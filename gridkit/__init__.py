@@ -19,6 +19,7 @@ from gridkit.errors import GridkitError, GridkitWarning, InputDataError, Partiti
 from gridkit.metrics import evaluate
 from gridkit.partition import PartitionResult, partition
 from gridkit.regenerate import RegenerateResult, regenerate
+from gridkit.validate import Validation, validate_plan
 
 __all__ = [
     "GridkitError",
@@ -27,10 +28,12 @@ __all__ = [
     "PartitionError",
     "PartitionResult",
     "RegenerateResult",
+    "Validation",
     "evaluate",
     "map",
     "partition",
     "regenerate",
+    "validate_plan",
 ]
 __version__ = "0.1.0"
 
