@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridkit.cli._common import EXIT_INVARIANT, Lang, _fail_input, _print_metrics, app, console
+from gridkit.cli._common import (
+    DEFAULT_LANG,
+    EXIT_INVARIANT,
+    Lang,
+    _fail_input,
+    _print_metrics,
+    app,
+    console,
+    print_note,
+)
 from gridkit.config import Config, example_config, load_config
 from gridkit.errors import GridkitError
 from gridkit.pipeline import run_pipeline
@@ -74,39 +83,49 @@ def _m(lang: str, key: str) -> str:
 def run_command(
     config: Annotated[Path, typer.Argument(help="District configuration (gridkit.toml) / 街道配置文件")],
     lang: Annotated[str | None, typer.Option("--lang", help="zh or en; default from [district] lang")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="worker processes for the partition "
+                                                "batches (street offices) / 并行进程数; default [run] workers")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. "
+                                                  "tcp://HOST:8786 / Dask 调度器地址")] = None,
 ) -> None:
     """Run every stage configured in a district file: grids, wardens, coverage, routes, incidents, map, exports.
 
     一键运行：网格划分、网格员配置、覆盖、巡查路线、事件统计、地图与导出。
 
-    Example: gridkit init && gridkit run gridkit.toml
+    Example: gridkit init && gridkit run gridkit.toml --workers 2
     """
     try:
         cfg = load_config(config)
     except GridkitError as exc:
         raise _fail_input(exc, lang or "zh") from exc
-    _run_and_report(cfg, lang or cfg["district"]["lang"])
+    _run_and_report(cfg, lang or cfg["district"]["lang"], workers=workers, scheduler=scheduler)
 
 
-def _run_and_report(cfg: Config, lang: str) -> None:
+def _run_and_report(cfg: Config, lang: str, *, workers: int | None = None, scheduler: str | None = None) -> None:
     """Run the pipeline with a progress bar per stage, then print the summary; exit 1 or 3 on failure."""
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
 
         def progress(stage: str) -> Callable[[str, int, int], None]:
             task = bar.add_task(_m(lang, stage), total=None)
+            batches: dict[str, object] = {}
 
-            def update(_step: str, done: int, total: int) -> None:
+            def update(step: str, done: int, total: int) -> None:
+                if step.startswith("batch "):  # one bar per batch (street office)
+                    if step not in batches:
+                        batches[step] = bar.add_task("  " + step[len("batch "):], total=total)
+                    bar.update(batches[step], completed=done, total=total)
+                    return
                 bar.update(task, completed=done, total=total)
 
             return update
 
         try:
-            result = run_pipeline(cfg, progress=progress)
+            result = run_pipeline(cfg, progress=progress, workers=workers, scheduler=scheduler)
         except GridkitError as exc:
             raise _fail_input(exc, lang) from exc
     for message in result.warnings:
-        console.print(f"[yellow]{_m(lang, 'note')}:[/] {message}")
+        print_note(message, lang)
     _print_metrics(result.results["metrics"], lang)
     table = Table(title=f"{cfg['district']['name']} · {_m(lang, 'summary')}")
     for key in ("stage", "item", "value"):
@@ -123,7 +142,7 @@ def _run_and_report(cfg: Config, lang: str) -> None:
 @app.command("demo")
 def demo_command(
     out: Annotated[Path, typer.Option(help="Output folder / 输出目录")] = Path("gridkit-demo"),
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Run everything gridkit can do on the embedded sample district / 在示例街道上运行全部流程.
 
@@ -150,7 +169,7 @@ def init_command(
         help="A programme's configuration: dongcheng, shibei, yichang, zhoushan, haidian or siming / 模式预设")] = None,
     list_presets: Annotated[bool, typer.Option("--list-presets",
                                                help="Show the presets side by side / 列出预设")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Write a commented example configuration (and the sample district's data) / 生成示例配置.
 
