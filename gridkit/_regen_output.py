@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from gridkit._regen_codes import CodeBook, sequence_of
+from gridkit.atom_partition import INTERIOR_PENALTY
 from gridkit.engine import to_output_crs
 from gridkit.metrics import deviations, polsby_popper
 
@@ -46,7 +47,7 @@ class Context:
     repairs: list[str] = field(default_factory=list)
     regions: int = 0
     split_share: float = 0.25
-    interior_penalty: float = 3.0
+    interior_penalty: float = INTERIOR_PENALTY
     index: dict = field(default_factory=dict)  # positions per value of grid_community, building_community, holder
 
 

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 
-from gridkit.atom_partition import partition_atom_graph
+from gridkit.atom_partition import INTERIOR_PENALTY, partition_atom_graph
 from gridkit.blocks import Atoms, build_atoms, representative_points
 from gridkit.engine import polish_labels
 
@@ -173,7 +173,7 @@ def redraw_region(  # noqa: PLR0913 - keyword-only options
         polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
                   old_geoms: np.ndarray, lines: np.ndarray, *, count: int, mean: float, tolerance: float,
                   seed: int, area_weight: float = 0.0, split_share: float = 0.25,
-                  interior_penalty: float = 3.0) -> RegionPlan:
+                  interior_penalty: float = INTERIOR_PENALTY) -> RegionPlan:
     """Partition ``polygon`` (metric CRS) into ``count`` grids of about ``mean`` weight each.
 
     Parameters

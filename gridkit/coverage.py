@@ -25,7 +25,7 @@ every building). The solver status is checked; the objective and the solver's bo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, InputDataError
 from gridkit.io import source_name
+from gridkit.network import StreetNetwork
 
 __all__ = [
     "CoverageResult",
@@ -70,87 +71,26 @@ class InfeasibleCoverError(GridkitError):
         super().__init__(message, **kwargs)
 
 
-@dataclass
-class StreetMatrix:
-    """A street graph as a symmetric CSR matrix of edge lengths (metres) plus node coordinates.
-
-    Attributes
-    ----------
-    matrix
-        ``n × n`` CSR matrix, entry ``(i, j)`` the shortest parallel edge between nodes ``i`` and
-        ``j`` in metres (upper triangle only; searched as undirected).
-    node_ids
-        The graph's node ids, in matrix order.
-    xy
-        ``n × 2`` node coordinates in ``crs`` (metres).
-    crs
-        The graph's metric CRS.
-    """
-
-    matrix: sp.csr_matrix
-    node_ids: np.ndarray
-    xy: np.ndarray
-    crs: pyproj.CRS
-    _tree: cKDTree | None = field(default=None, repr=False)
-
-    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the nearest node index of each point of ``xy`` (metres, ``crs``) and its distance in metres."""
-        if self._tree is None:
-            self._tree = cKDTree(self.xy)
-        if len(xy) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        dist, idx = self._tree.query(np.asarray(xy, dtype=float))
-        return idx.astype(np.int64), dist
+StreetMatrix = StreetNetwork  # the one street-graph-as-arrays type (gridkit.network); old name kept
 
 
-def street_matrix(graph: nx.Graph | StreetMatrix) -> StreetMatrix:
-    """Convert an osmnx-style street graph to a :class:`StreetMatrix` (done once, reused for every search).
+def street_matrix(graph: nx.Graph | StreetNetwork) -> StreetNetwork:
+    """The :class:`gridkit.network.StreetNetwork` of a street graph (done once, reused for every search).
 
     Parameters
     ----------
     graph
         ``networkx`` (Multi)Graph or (Multi)DiGraph with ``graph['crs']`` metric, node attributes
         ``x``/``y`` in that CRS and edge attribute ``length`` in metres (edges without one get the
-        straight distance between their nodes). Direction is ignored: walking goes both ways.
+        straight distance between their nodes), or a ready network. Direction is ignored.
 
     Returns
     -------
-    StreetMatrix
+    StreetNetwork
     """
-    if isinstance(graph, StreetMatrix):
+    if isinstance(graph, StreetNetwork):
         return graph
-    if graph.number_of_nodes() == 0:
-        raise InputDataError("street graph has no nodes")
-    crs_value = graph.graph.get("crs")
-    if crs_value is None:
-        raise InputDataError("street graph has no graph['crs']; build it with gridkit.network.street_graph")
-    crs = pyproj.CRS.from_user_input(crs_value)
-    if not crs.is_projected:
-        raise InputDataError(f"street graph CRS {crs.to_string()} is not metric; project it first")
-    nodes = list(graph.nodes)
-    node_ids = np.empty(len(nodes), dtype=object)
-    node_ids[:] = nodes
-    index = {node: i for i, node in enumerate(nodes)}
-    try:
-        xy = np.array([(data["x"], data["y"]) for _, data in graph.nodes(data=True)], dtype=float)
-    except KeyError as exc:
-        raise InputDataError(f"street graph node without coordinate {exc}") from exc
-    rows, cols, lengths = [], [], []
-    for u, v, data in graph.edges(data=True):
-        if u == v:
-            continue
-        i, j = index[u], index[v]
-        length = data.get("length")
-        if length is None:
-            length = float(np.hypot(*(xy[i] - xy[j])))
-        rows.append(min(i, j))
-        cols.append(max(i, j))
-        lengths.append(float(length))
-    edges = pd.DataFrame({"i": rows, "j": cols, "w": np.maximum(np.asarray(lengths, dtype=float), _EPS)})
-    edges = edges.groupby(["i", "j"], sort=False)["w"].min().reset_index()  # parallel edges: the shortest
-    n = len(node_ids)
-    matrix = sp.csr_matrix((edges["w"].to_numpy(), (edges["i"].to_numpy(), edges["j"].to_numpy())), shape=(n, n))
-    return StreetMatrix(matrix=matrix, node_ids=node_ids, xy=xy, crs=crs)
+    return StreetNetwork.from_graph(graph)
 
 
 def threshold_metres(*, minutes: float | None, metres: float | None, speed_kmh: float = 4.5) -> float:

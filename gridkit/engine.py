@@ -36,15 +36,16 @@ from gridkit._bisect import EdgeList
 from gridkit._refine import Plan
 from gridkit.atom_partition import (
     DEFAULT_TARGETS,
-    AtomPartition,
+    INTERIOR_PENALTY,
+    best_count,
     dissolve_grids,
-    partition_atom_graph,
 )
 from gridkit.blocks import build_atoms, community_of_buildings
 from gridkit.codes import grid_code, max_sequence, reading_order
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, PartitionError
 from gridkit.io import read_layer, repair_polygons
+from gridkit.limits import describe_balance_limit
 from gridkit.metrics import deviations, polsby_popper
 from gridkit.network import street_lines
 
@@ -98,6 +99,9 @@ class PartitionResult:
     batches
         One row per batch: ``batch_id``, ``communities``, ``buildings``, ``seconds``,
         ``peak_rss_mb`` and ``pid`` of the process that ran it, ``status`` and ``error``.
+    alternatives
+        With ``n_alternatives=K``: K plans (this one first), each with its own seed; compare
+        them with :func:`gridkit.alternatives.compare_plans`.
     """
 
     grids: gpd.GeoDataFrame
@@ -106,6 +110,7 @@ class PartitionResult:
     report: pd.DataFrame
     crs: pyproj.CRS
     batches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alternatives: list[PartitionResult] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return iter((self.grids, self.assignment))
@@ -159,7 +164,7 @@ class PartitionOptions:
     n_grids: int | Mapping[object, int] | None = None
     seed: int = 0
     split_share: float = 0.25
-    interior_penalty: float = 3.0
+    interior_penalty: float = INTERIOR_PENALTY
     sequence_digits: Literal[3, 4] = 3
 
     def __post_init__(self) -> None:
@@ -206,36 +211,38 @@ class Inputs:
 
 def prepare_inputs(communities: Source, buildings: Source, streets: Source | None = None, *,
                    columns: Mapping[str, str] | None = None, crs: object = None, outside: str = "error",
-                   batch_by: str | None = None) -> Inputs:
+                   overlapping: str = "error", encoding: str | None = None, batch_by: str | None = None,
+                   target: object = None, n_grids: object = None, by: object = "households") -> Inputs:
     """Read, validate and project the inputs once for a whole run.
 
     Parameters
     ----------
-    communities, buildings, streets, columns, outside
+    communities, buildings, streets, columns, outside, overlapping, encoding
         As for :func:`gridkit.partition.partition`.
     crs
         The metric CRS of the whole run; default the UTM zone of the communities' centre.
     batch_by
         Community column naming each community's street office; default the first of
         :data:`BATCH_COLUMNS` present.
+    target, n_grids, by
+        Only to warn where a default is silently taken (no target, no streets).
     """
-    if outside not in ("error", "report"):
-        raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
-    names = dict(columns or {})
-    raw = read_layer(communities, label="communities")
+    _validate.option("outside", outside)
+    _validate.option("overlapping", overlapping)
+    names = _validate.check_column_names(columns, _validate.COLUMN_KEYS)
+    raw = read_layer(communities, label="communities", encoding=encoding)
     comm = _validate.communities(
-        raw, **{f"{k}_col": names.get(k, k) for k in ("name", "code", "target")},
-        id_col=names.get("community_id", "community_id"),
+        raw, **{f"{k}_col": names.get(k) for k in ("name", "code", "target")},
+        id_col=names.get("community_id"), overlapping=overlapping,
     )
     bld = _validate.buildings(
-        read_layer(buildings, label="buildings"),
-        id_col=names.get("building_id", "building_id"),
-        households_col=names.get("households", "households"),
-        population_col=names.get("population", "population"),
-        levels_col=names.get("levels", "levels"),
-        use_col=names.get("use", "use"),
+        read_layer(buildings, label="buildings", encoding=encoding),
+        **{f"{k}_col": names.get(k) for k in ("households", "population", "levels", "use")},
+        id_col=names.get("building_id"),
     )
-    street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
+    _validate.warn_defaults(streets=streets, target=target, n_grids=n_grids, by=by, communities=comm)
+    street_layer = (_validate.streets(read_layer(streets, label="streets", encoding=encoding))
+                    if streets is not None else None)
     metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(comm)
     if not metric.is_projected:
         raise GridkitError(f"crs must be a projected (metric) CRS; got {metric.to_string()}")
@@ -469,7 +476,8 @@ def partition_batch(batch: Batch, progress: Callable[[str, int, int], None] | No
         atoms["weight"] = np.bincount(made.building_atom[inside], weights=unit[inside], minlength=len(atoms))
         atom_community = _rows_of(atoms["community_id"], comm["community_id"])
         atoms["weight"] += area_weight[atom_community] * atoms["area_m2"].to_numpy()
-        grids, labels, rows = _partition_communities(batch, atoms, atom_community, made.shared, progress)
+        grids, labels, rows = _partition_communities(batch, atoms, atom_community, made.shared, progress,
+                                                     street=made.street)
         atoms["grid_id"] = grids["grid_id"].to_numpy()[labels]
         report = _finish_report(rows, comm, grids, options.tolerance, options.measure)
         building_grid = np.full(len(bld), pd.NA, dtype=object)
@@ -514,6 +522,7 @@ _GRID_COLUMNS = ["grid_id", "community_id", "seq", "households", "population", "
 
 def _partition_communities(batch: Batch, atoms: gpd.GeoDataFrame, atom_community: np.ndarray,
                            shared: sp.csr_matrix, progress: Callable[[str, int, int], None] | None,
+                           street: sp.csr_matrix | None = None,
                            ) -> tuple[gpd.GeoDataFrame, np.ndarray, list[dict]]:
     comm, options = batch.communities, batch.options
     labels = np.full(len(atoms), -1, dtype=np.int64)
@@ -525,8 +534,10 @@ def _partition_communities(batch: Batch, atoms: gpd.GeoDataFrame, atom_community
         sub_atoms = atoms.iloc[idx]
         weight = sub_atoms["weight"].to_numpy(float)
         k, notes = _grid_count(weight, options.tolerance, options.n_grids, cid)
-        result = _best_count(sub_atoms, shared[idx][:, idx], weight, k, options=options,
-                             fixed=_asked(options.n_grids, cid) is not None)
+        sub_street = street[idx][:, idx] if street is not None else None
+        result = best_count(sub_atoms, shared[idx][:, idx], weight, k, tolerance=options.tolerance,
+                            seed=options.seed, interior_penalty=options.interior_penalty,
+                            fixed=_asked(options.n_grids, cid) is not None, street=sub_street)
         grids_c = dissolve_grids(sub_atoms, result.labels)
         grids_c["community_id"] = cid
         grids_c["weight"] = np.bincount(result.labels, weights=weight, minlength=len(grids_c))
@@ -545,7 +556,8 @@ def _partition_communities(batch: Batch, atoms: gpd.GeoDataFrame, atom_community
         pieces.append(grids_c.iloc[np.argsort(rank)])
         normal_atoms = weight[weight <= 1 + options.tolerance]
         report.append({"community_id": cid, "k_planned": k, "notes": notes + result.notes,
-                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0})
+                       "largest_atom": float(normal_atoms.max()) if len(normal_atoms) else 0.0,
+                       "balance_bound": result.balance_bound})
         if progress is not None:
             progress(batch.batch_id, c + 1, len(comm))
     grids = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=comm.crs) if pieces else \
@@ -561,48 +573,6 @@ def _asked(n_grids: int | Mapping[object, int] | None, cid: object) -> int | Non
     if n_grids is None:
         return None
     return n_grids.get(cid) if isinstance(n_grids, Mapping) else n_grids
-
-
-def _balance_key(result: AtomPartition, weight: np.ndarray, tolerance: float) -> tuple[int, float]:
-    """(grids outside the tolerance, max |deviation|) of a partition, oversize grids aside."""
-    grid_weight = np.bincount(result.labels, weights=weight)
-    dev = np.abs(deviations(grid_weight, result.oversize[: len(grid_weight)]))[~result.oversize[: len(grid_weight)]]
-    return (int((dev > tolerance + 1e-12).sum()), float(dev.max()) if len(dev) else 0.0)
-
-
-def _best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weight: np.ndarray, k: int, *,
-                options: PartitionOptions, fixed: bool) -> AtomPartition:
-    """Partition into ``k`` grids; where coarse atoms keep grids outside the tolerance, also try k ± 1.
-
-    Towers of 150–400 households against a target of 300 may balance better with one grid more or
-    less; the count that leaves the fewest grids outside the tolerance (then the smallest maximum
-    deviation) wins, and a note says so.
-    """
-    tolerance = options.tolerance
-
-    def run(count: int) -> AtomPartition:
-        # weights are in targets, so the upper bound is 1 + tolerance; with a given number of grids
-        # the community's own mean grid takes the target's place
-        mean = weight.sum() / count if fixed else 1.0
-        return partition_atom_graph(atoms, shared, weight, count, tolerance=tolerance, seed=options.seed,
-                                    oversize_above=(1 + tolerance) * mean, interior_penalty=options.interior_penalty)
-
-    best = run(k)
-    best_key = _balance_key(best, weight, tolerance)
-    if fixed or best_key[0] == 0:
-        return best
-    n_over = int(best.oversize.sum())
-    chosen = k
-    for count in (k - 1, k + 1):
-        if count - n_over < 1:
-            continue
-        other = run(count)
-        key = _balance_key(other, weight, tolerance)
-        if key < best_key:
-            best, best_key, chosen = other, key, count
-    if chosen != k:
-        best.notes.append(f"{chosen} grids instead of {k} from the target: the coarse atoms balance better")
-    return best
 
 
 def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[object, int] | None,
@@ -641,12 +611,13 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
         within = float((dev <= tolerance + 1e-12).mean()) if len(normal) else 1.0
         notes = list(row["notes"])
         status = "ok"
+        bound = row.get("balance_bound")
         if len(normal) and within < 1.0:
             status = "tolerance_not_reached"
             notes.append(f"±{tolerance:.0%} not reached for {int((dev > tolerance + 1e-12).sum())} of "
-                         f"{len(normal)} grids; best max |deviation| found {dev.max():.3f} (atoms are coarse "
-                         f"against the target: the largest that is not oversize holds {row['largest_atom']:.2f} "
-                         "of a grid's target)")
+                         f"{len(normal)} grids; {describe_balance_limit(bound, float(dev.max()))} (buildings are "
+                         "large against the target: the largest block or building cell that is not oversize "
+                         f"holds {row['largest_atom']:.2f} of a grid's target)")
         if any("less than the lower bound" in n for n in notes):
             status = "below_target"
         out.append({
@@ -654,6 +625,7 @@ def _finish_report(rows: list[dict], comm: gpd.GeoDataFrame, grids: gpd.GeoDataF
             "k_planned": row["k_planned"], "n_oversize": int(mine["oversize"].sum()),
             "households": int(mine["households"].sum()), "population": int(mine["population"].sum()),
             "max_abs_deviation": float(dev.max()) if len(normal) else 0.0, "share_within_tolerance": within,
+            "best_possible_deviation": bound.lower if bound is not None else float("nan"),
             "status": status, "message": "; ".join(notes), "by": measure.label(),
         })
         if notes:

@@ -64,7 +64,8 @@ import shapely
 from gridkit.chinacoords import transform_geometries, wgs84_to_bd09, wgs84_to_gcj02
 from gridkit.crs import WGS84
 from gridkit.errors import GridkitError, GridkitWarning
-from gridkit.io import atomic_path, repair_polygons, write_csv, write_geojson
+from gridkit.io import atomic_path, repair_polygons, write_geojson
+from gridkit.tables import write_table
 
 __all__ = [
     "CRS_CHOICES",
@@ -429,27 +430,9 @@ def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLi
         table = _flatten_values(frame, datetimes_as_text=False)
         if _is_spatial(table):
             table = _geometry_to_columns(table, target)
-        types = ",".join(f'"{_csvt_type(table[col])}"' for col in table.columns)
-        with atomic_path(Path(folder) / f"{name}.csvt") as tmp:
-            tmp.write_text(types + "\n", encoding="utf-8")
-        written.append(write_csv(table, Path(folder) / f"{name}.csv", excel=excel))
+        # ids quoted as text, counts as integers, no "nan" (gridkit.tables); GIS layers keep area_m2
+        written.append(write_table(table, Path(folder) / f"{name}.csv", excel=excel, hectares=False))
     return written
-
-
-_CSVT_BY_NAME = {"wkt": "WKT", "lon": "CoordX", "x": "CoordX", "lat": "CoordY", "y": "CoordY"}
-_CSVT_BY_DTYPE = (
-    (pd.api.types.is_bool_dtype, "String"),
-    (pd.api.types.is_integer_dtype, "Integer64"),
-    (pd.api.types.is_float_dtype, "Real"),
-    (pd.api.types.is_datetime64_any_dtype, "DateTime"),
-)
-
-
-def _csvt_type(series: pd.Series) -> str:
-    """GDAL/QGIS ``.csvt`` column type: ids stay text, coordinates are recognised as such."""
-    if series.name in _CSVT_BY_NAME:
-        return _CSVT_BY_NAME[str(series.name)]
-    return next((kind for test, kind in _CSVT_BY_DTYPE if test(series)), "String")
 
 
 #: coordinate columns a spatial layer may carry beside its geometry (a roster's lon/lat): in a CSV they

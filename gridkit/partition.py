@@ -16,12 +16,15 @@ Balancing measures are normalised by their target, so a mix such as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import pandas as pd
 
-from gridkit.atom_partition import dissolve_grids, partition_atoms
+from gridkit import _validate
+from gridkit.atom_partition import INTERIOR_PENALTY, dissolve_grids, partition_atoms
 from gridkit.engine import (
     PartitionOptions,
     PartitionResult,
@@ -33,7 +36,7 @@ from gridkit.engine import (
     partition_batch,
     prepare_inputs,
 )
-from gridkit.errors import GridkitError, PartitionError
+from gridkit.errors import GridkitError, GridkitWarning, PartitionError
 from gridkit.parallel import BatchFailure, run_batches
 
 __all__ = ["BatchError", "PartitionResult", "dissolve_grids", "partition", "partition_atoms"]
@@ -60,10 +63,15 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     seed: int = 0,
     columns: Mapping[str, str] | None = None,
     crs: object = None,
-    outside: str = "error",
+    outside: _validate.Outside = "error",
+    overlapping: _validate.Overlapping = "error",
+    encoding: str | None = None,
     split_share: float = 0.25,
-    interior_penalty: float = 3.0,
+    interior_penalty: float = INTERIOR_PENALTY,
     progress: Callable[[str, int, int], None] | None = None,
+    n_alternatives: int = 1,
+    locked: Source | None = None,
+    locked_codes: Sequence[str] | None = None,
     sequence_digits: Literal[3, 4] = 3,
     workers: int | None = None,
     client: Any = None,
@@ -95,15 +103,25 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     n_grids
         Number of grids (per community as a mapping ``community_id → n``) instead of the target.
     seed
-        Seed; the result is deterministic for a given seed.
+        Seed; the result is deterministic for a given seed. Seed 0 is the default plan; other
+        seeds draw genuinely different good plans (other first cuts, then the same local search).
     columns
         Input column names where they differ from the standard ones, e.g.
-        ``{"households": "hh", "community_id": "sq_id"}``.
+        ``{"households": "hh", "community_id": "sq_id"}`` (keys: ``community_id``, ``name``, ``code``,
+        ``target``, ``building_id``, ``households``, ``population``, ``levels``, ``use``). A column
+        named here that the layer lacks is an error with "did you mean"; a standard column that is
+        absent is looked up by common names (``户数``, ``人口``, ``社区编码`` …, with a warning).
     crs
         Metric CRS to work in; default the UTM zone of the data.
     outside
         ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave
         them out of the grids and list them in the assignment with an empty ``grid_id``.
+    overlapping
+        ``"error"`` (default) for communities that overlap (naming both), or ``"clip"`` to give each
+        overlap to the community listed first.
+    encoding
+        Text encoding of CSV and Shapefile inputs; default detected (UTF-8, GBK/GB18030, with a
+        warning when not UTF-8).
     split_share
         A street block heavier than ``split_share`` × target is split into building cells.
     interior_penalty
@@ -111,6 +129,14 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     progress
         Called as ``progress("partition", done, total)`` as communities are partitioned and, with
         more than one batch, ``progress("batch <id>", done, total)`` for the communities of each batch.
+    n_alternatives
+        Number of plans to make (seeds ``seed, seed + 1, …``); the first is returned and all are
+        in ``result.alternatives``.
+    locked, locked_codes
+        Grids to keep exactly (polygon, code, buildings): the rows of ``locked`` with a true
+        ``locked`` column and/or whose ``grid_id`` is in ``locked_codes``. The rest of each
+        community is planned around them (:mod:`gridkit.locks`); the grids get a ``locked`` column
+        and the report says where a lock keeps a grid outside the tolerance.
     sequence_digits
         Digits of the grid sequence in a code: 3 (up to 999 grids per community, the default) or 4.
         A community that would need more grids than that is refused before any work.
@@ -141,12 +167,45 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
     >>> bool((grids["households"] > 0).all())
     True
     """
+    _validate.fraction("tolerance", tolerance)
+    _validate.option("outside", outside)
+    _validate.option("overlapping", overlapping)
+    names = _validate.check_column_names(columns, _validate.COLUMN_KEYS)
+    if isinstance(n_alternatives, bool) or not isinstance(n_alternatives, int) or n_alternatives < 1:
+        raise GridkitError(f"n_alternatives must be a whole number of plans, at least 1; got {n_alternatives!r}")
+    if locked is not None:
+        from gridkit.locks import locked_grids, partition_around_locked  # noqa: PLC0415
+
+        keep = locked_grids(locked, locked_codes)
+        if len(keep):
+            if n_alternatives > 1:
+                raise GridkitError("n_alternatives and locked grids cannot be combined yet; plan alternatives "
+                                   "without locks, or lock first and plan one")
+            return partition_around_locked(
+                partition, communities, buildings, streets, locked=keep, columns=names, tolerance=tolerance, by=by,
+                target=target, n_grids=n_grids, seed=seed, crs=crs, outside=outside, split_share=split_share,
+                interior_penalty=interior_penalty, progress=progress)
     options = PartitionOptions(parse_measure(by, target), tolerance=tolerance, n_grids=n_grids, seed=seed,
                                split_share=split_share, interior_penalty=interior_penalty,
                                sequence_digits=sequence_digits)
-    inputs = prepare_inputs(communities, buildings, streets, columns=columns, crs=crs, outside=outside,
-                            batch_by=batch_by)
+    inputs = prepare_inputs(communities, buildings, streets, columns=names, crs=crs, outside=outside,
+                            overlapping=overlapping, encoding=encoding, batch_by=batch_by, target=target,
+                            n_grids=n_grids, by=by)
     check_sequence_limit(inputs, options)
+    result = _run(inputs, options, progress=progress, workers=workers, client=client, scheduler=scheduler)
+    if n_alternatives > 1:
+        with warnings.catch_warnings():  # the first plan has said what there is to say
+            warnings.simplefilter("ignore", GridkitWarning)
+            result.alternatives = [result] + [
+                _run(inputs, dataclasses.replace(options, seed=seed + i), progress=None, workers=workers,
+                     client=client, scheduler=scheduler)
+                for i in range(1, n_alternatives)]
+    return result
+
+
+def _run(inputs: Any, options: PartitionOptions, *, progress: Callable[[str, int, int], None] | None,
+         workers: int | None, client: Any, scheduler: str | None) -> PartitionResult:
+    """Partition the batches of ``inputs`` with ``options`` here, in processes or on a cluster."""
     batches = make_batches(inputs, options)
     total = len(inputs.communities)
     done: dict[str, int] = {}

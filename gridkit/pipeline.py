@@ -2,15 +2,13 @@
 
 Stages run in the order data flows (inputs → grids → wardens, coverage, routes, incidents → map and
 exports); a stage runs when its inputs are configured. Every output is first written into a staging
-folder beside the output folder and moved into place only when every stage has succeeded, so a failed
-run never leaves half its outputs over a good earlier run.
+folder beside the output folder, which replaces the output folder in one step only when every stage
+has succeeded (:func:`gridkit.publish.publish_folder`, with the manifest ``plan.json``), so a failed or
+killed run never leaves half its outputs, or files of an earlier run, over a good earlier run.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +19,12 @@ import geopandas as gpd
 import pandas as pd
 
 from gridkit import io
+from gridkit.columns import standard_columns
 from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
 from gridkit.partition import BatchError, partition
+from gridkit.publish import publish_folder
 
 __all__ = ["STAGES", "PipelineResult", "run_pipeline"]
 
@@ -75,7 +75,8 @@ class _Run:
 
 
 def _communities(config: Config) -> gpd.GeoDataFrame:
-    communities = io.read_layer(config.input_path("communities"), label="communities")
+    communities = io.read_layer(config.input_path("communities"), label="communities",
+                                encoding=config["inputs"]["encoding"])
     part = config["partition"]
     targets, type_column = part["targets"], part["type_column"]
     if targets:
@@ -95,24 +96,33 @@ def _communities(config: Config) -> gpd.GeoDataFrame:
     return communities
 
 
+def _standard(layer: gpd.GeoDataFrame, cfg: Config, names: tuple[str, ...], label: str) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)  # the partition has said which columns it used
+        return standard_columns(layer, {k: cfg.columns.get(k) for k in names}, label=label)
+
+
 def _stage_partition(run: _Run, progress: Progress | None) -> None:
     cfg = run.config
     part = cfg["partition"]
     communities = _communities(cfg)
     # each input is read once; the readers remember the file for error messages
-    streets = io.read_layer(cfg.input_path("streets"), label="streets") if cfg.input_path("streets") else None
+    encoding = cfg["inputs"]["encoding"]
+    streets = (io.read_layer(cfg.input_path("streets"), label="streets", encoding=encoding)
+               if cfg.input_path("streets") else None)
     if streets is None and cfg.input_path("osm") is not None:
         from gridkit.network import read_osm  # noqa: PLC0415 - only when an OSM file is configured
 
         streets = read_osm(cfg.input_path("osm"))
-    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings")
+    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings", encoding=encoding)
     if cfg.input_path("previous_grids") is not None:
         result = _regenerate(run, communities, buildings_read, streets)
     else:
         result = _partition(run, communities, buildings_read, streets, progress)
-    buildings = buildings_read.rename(columns={v: k for k, v in cfg.columns.items()})
+    # the same columns the partition used (named ones, else standard or common names such as 户数)
+    buildings = _standard(buildings_read, cfg, ("building_id", "households", "population"), "buildings")
     street_layer = streets
-    metrics = evaluate(result.grids, communities.rename(columns={v: k for k, v in cfg.columns.items()}),
+    metrics = evaluate(result.grids, _standard(communities, cfg, ("community_id",), "communities"),
                        buildings, result.assignment, streets=street_layer, by=part["by"],
                        tolerance=part["tolerance"])
     run.problems.extend(hard_failures(metrics))
@@ -145,7 +155,8 @@ def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
     try:
         result = partition(communities, buildings, streets, by=part["by"], target=part["target"],
                            tolerance=part["tolerance"], seed=part["seed"], columns=run.config.columns,
-                           outside=part["outside"], progress=progress, sequence_digits=part["sequence_digits"],
+                           outside=part["outside"], overlapping=part["overlapping"], progress=progress,
+                           sequence_digits=part["sequence_digits"],
                            workers=run.workers, client=run.client, scheduler=run.scheduler,
                            batch_by=run.config["run"]["batch_by"])
     except BatchError as exc:
@@ -243,6 +254,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.roles import is_grid_warden  # noqa: PLC0415
     from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
@@ -252,7 +264,7 @@ def _stage_routes(run: _Run, _progress: Progress | None) -> None:
     stations = None
     if "warden_plan" in run.results:
         links = run.results["warden_plan"].links
-        seats = links.loc[links["role"] != "police", ["warden_id", "grid_id"]]
+        seats = links.loc[is_grid_warden(links["role"]), ["warden_id", "grid_id"]]  # who walks: one rule
         stations = run.results["roster"].drop(columns=["grid_id"], errors="ignore").merge(seats, on="warden_id")
     routes = patrol_routes(run.results["grids"], graph, stations=stations,
                            include_boundary=cfg["include_boundary"], speed_kmh=cfg["speed_kmh"])
@@ -301,6 +313,12 @@ STAGES: list[tuple[str, Callable[[_Run, Progress | None], None], tuple[str, ...]
     ("incidents", _stage_incidents, ("incidents",)),
 ]
 
+# --- programme stages (issue 16): unit cells, staffing by a programme rule, schedules, KPIs, norms.
+# They live in gridkit.programme; install() inserts cells after the partition and appends the rest.
+from gridkit.programme import install as _install_programme_stages  # noqa: E402
+
+_install_programme_stages(STAGES)
+
 
 def _stage_map(run: _Run) -> None:
     from gridkit.maps import map as district_map  # noqa: PLC0415
@@ -336,23 +354,17 @@ def _stage_exports(run: _Run) -> None:
         layers["routes"] = run.results["routes"]
     if "grid_stats" in run.results:
         layers["grid_stats"] = run.results["grid_stats"]
+    layers.update(run.results.get("extra_layers", {}))  # e.g. the unit cells (gridkit.programme)
     for fmt in out["formats"]:
         export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"], excel=out["excel_csv"])
     io.write_geojson(run.results["grids"], run.out("grids.geojson"))
 
 
-def _publish(staging: Path, folder: Path) -> list[Path]:
-    """Move every staged file into ``folder`` (each move is an atomic rename on one file system)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for item in sorted(staging.rglob("*")):
-        if item.is_dir():
-            continue
-        target = folder / item.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item, target)
-        written.append(target)
-    return written
+#: What a run may write at the top of its folder (to tell an older run's outputs from the user's files
+#: in a folder that has no plan.json yet).
+KNOWN_OUTPUTS = ("grids.geojson", "assignment.csv", "report.csv", "metrics.csv", "changes.csv",
+                 "grids.register.csv", "wardens_assignment.csv", "per_warden.csv", "staff_shortage.csv",
+                 "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis")
 
 
 def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None,
@@ -376,12 +388,13 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
     PipelineResult
         Summary table, files written, results in memory, failed invariants and warnings.
     """
-    folder = Path(config["outputs"]["folder"])
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
-               scheduler=scheduler or config["run"]["scheduler"])
-    try:
+    folder = Path(config["outputs"]["folder"]).absolute()
+    notes: list[str] = []
+    # every output of the run is one plan: staged beside the folder, published by one folder exchange
+    # with plan.json (each file's checksum) inside; a failed or killed run leaves the previous plan whole
+    with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes) as staging:
+        run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
+                   scheduler=scheduler or config["run"]["scheduler"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             for name, stage, needs in STAGES:
@@ -392,9 +405,9 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
                         callback(name, 1, 1)
             _stage_map(run)
             _stage_exports(run)
-        outputs = _publish(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    outputs = [folder / rel for rel in written]
     summary = pd.DataFrame(run.rows, columns=["stage", "item", "value"], dtype=object)
+    messages = [str(w.message) for w in caught if issubclass(w.category, GridkitWarning)]
     return PipelineResult(summary=summary, outputs=outputs, results=run.results, problems=run.problems,
-                          warnings=[str(w.message) for w in caught if issubclass(w.category, GridkitWarning)])
+                          warnings=notes + messages)

@@ -44,7 +44,7 @@ from gridkit import _regen_inputs, _validate
 from gridkit._regen_codes import CodeBook, read_register
 from gridkit._regen_output import CHANGES, Context, assignment_table, change_report, grids_frame, summarise
 from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adjacency, redraw_region
-from gridkit.atom_partition import dissolve_grids
+from gridkit.atom_partition import INTERIOR_PENALTY, dissolve_grids
 from gridkit.blocks import community_of_buildings
 from gridkit.crs import local_metric_crs
 from gridkit.engine import Measure, Source, building_weight, parse_measure
@@ -111,10 +111,10 @@ def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
     seed: int = 0,
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, str] | None = None,
-    outside: str = "error",
+    outside: _validate.Outside = "error",
     crs: object = None,
     split_share: float = 0.25,
-    interior_penalty: float = 3.0,
+    interior_penalty: float = INTERIOR_PENALTY,
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -164,16 +164,15 @@ def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
         New grids (previous grids' CRS) with a ``change`` column, assignment, per-grid change
         report, summary (churn) and the code register.
     """
-    if not 0 < tolerance < 1:
-        raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
-    if outside not in ("error", "report"):
-        raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
+    _validate.fraction("tolerance", tolerance)
+    _validate.option("outside", outside)
     measure = parse_measure(by, target)
     if not split_share > 0 or not interior_penalty >= 1:
         raise GridkitError(f"split_share must be positive and interior_penalty at least 1; got {split_share}, "
                            f"{interior_penalty}")
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
-                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside,
+                   tolerance=tolerance, seed=seed, register=register,
+                   columns=_validate.check_column_names(columns, _validate.COLUMN_KEYS), outside=outside,
                    crs=crs)
     ctx.split_share, ctx.interior_penalty = float(split_share), float(interior_penalty)
     for c in range(len(ctx.comm)):
@@ -201,11 +200,11 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
              seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
              outside: str, crs: object = None) -> Context:
     comm = _validate.communities(read_layer(communities, label="communities"),
-                                 **{f"{k}_col": columns.get(k, k) for k in ("name", "code", "target")},
-                                 id_col=columns.get("community_id", "community_id"))
+                                 **{f"{k}_col": columns.get(k) for k in ("name", "code", "target")},
+                                 id_col=columns.get("community_id"))
     bld = _validate.buildings(read_layer(buildings, label="buildings"),
-                              **{f"{k}_col": columns.get(k, k) for k in ("households", "population", "levels", "use")},
-                              id_col=columns.get("building_id", "building_id"))
+                              **{f"{k}_col": columns.get(k) for k in ("households", "population", "levels", "use")},
+                              id_col=columns.get("building_id"))
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))
     links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
@@ -216,7 +215,8 @@ def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str]
     if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
         prev = prev.set_crs(comm.crs)
     prev_m = prev.to_crs(metric).geometry.to_numpy()
-    building_community = community_of_buildings(comm_m, bld_m, outside=outside)
+    building_community = community_of_buildings(comm_m, bld_m, outside="report")
+    _validate.buildings_outside(comm_m, bld, bld_m, building_community, outside=outside)  # type: ignore[arg-type]
     lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
     grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
     targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]

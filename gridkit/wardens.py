@@ -52,7 +52,6 @@ candidate cluster was listed).
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +68,9 @@ from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, local_di
 from gridkit.crs import WGS84, local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.io import points_from_table, read_layer, source_name
+from gridkit.roles import ROLES, is_grid_warden, normalise_roles
+from gridkit.spatial import polygon_holding
+from gridkit.staffing import parse_staffing_rule
 
 __all__ = [
     "ROLES",
@@ -88,22 +90,15 @@ __all__ = [
     "staffing",
 ]
 
-#: Roles a roster may name, and the aliases accepted for them.
-ROLES = ("full_time", "part_time", "police", "volunteer")
-_ALIASES = {
-    "full_time": "full_time", "fulltime": "full_time", "full-time": "full_time", "full time": "full_time",
-    "专职": "full_time", "专职网格员": "full_time", "网格员": "full_time",
-    "part_time": "part_time", "parttime": "part_time", "part-time": "part_time", "part time": "part_time",
-    "兼职": "part_time", "兼职网格员": "part_time", "patrol": "part_time", "巡防": "part_time",
-    "police": "police", "grid_police": "police", "民警": "police", "网格民警": "police",
-    "volunteer": "volunteer", "volunteers": "volunteer", "志愿者": "volunteer",
-}
 #: Community-level team under ``1+1+2`` (the "2"): roster role → team role, and the minimum per community.
 TEAM_ROLES = {"part_time": "patrol", "volunteer": "volunteer"}
 TEAM_REQUIRED = {"patrol": 1, "volunteer": 1}
 #: Default weights of the workload index components.
 WORKLOAD_WEIGHTS = {"households": 0.4, "population": 0.2, "street_m": 0.2, "incidents": 0.2}
 _DISTRICT_TOLERANCE_M = 1.0
+#: A home or station farther outside the district than this (m) is a coordinate mistake, not an office
+#: across the road: an error. Nearer ones are kept with a warning.
+MAX_OUTSIDE_M = 2_000.0
 _CLUSTER_LIMIT = 200_000  # connected police clusters listed at most
 _BOUNDARY_TOL_M = 0.05  # boundary tolerance of the street-length split, metres
 
@@ -115,6 +110,7 @@ def read_roster(
     district: gpd.GeoDataFrame | None = None,
     crs: str | int | None = None,
     tolerance_m: float = _DISTRICT_TOLERANCE_M,
+    max_outside_m: float = MAX_OUTSIDE_M,
 ) -> gpd.GeoDataFrame:
     """Read and check a warden roster.
 
@@ -129,7 +125,10 @@ def read_roster(
     crs
         CRS of coordinates that carry none (CSV default EPSG:4326).
     tolerance_m
-        Distance outside ``district`` still accepted, metres.
+        Distance outside ``district`` accepted without a word, metres.
+    max_outside_m
+        Distance outside ``district`` still accepted with a warning (a station in the street office
+        across the road), metres; farther is an error (a coordinate mistake: swapped, wrong CRS).
 
     Returns
     -------
@@ -161,12 +160,12 @@ def read_roster(
         first = int((gdf["warden_id"] == gdf["warden_id"].iloc[row]).to_numpy().nonzero()[0][0])
         raise InputDataError(f"duplicate warden id (first seen at row {first})", source=src, row=row,
                              feature=gdf["warden_id"].iloc[row], column="warden_id")
-    gdf["role"] = _roles(gdf, src)
+    gdf["role"] = normalise_roles(gdf["role"], source=src, ids=gdf["warden_id"])
     gdf["capacity"] = _capacities(gdf, src)
     if "name" not in gdf.columns:
         gdf["name"] = gdf["warden_id"]
     gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(), gdf["warden_id"]).astype(str)
-    _check_locations(gdf, src, district, tolerance_m)
+    _check_locations(gdf, src, district, tolerance_m, max_outside_m)
     keep = ["warden_id", "name", "role", "capacity"] + (["community_id"] if "community_id" in gdf.columns else [])
     rest = [c for c in gdf.columns if c not in keep and c != gdf.geometry.name]
     out = gpd.GeoDataFrame(gdf[keep + rest], geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
@@ -188,17 +187,6 @@ def _roster_frame(source: Any, crs: str | int | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _roles(gdf: pd.DataFrame, src: str) -> pd.Series:
-    raw = gdf["role"].astype(object)
-    norm = raw.map(lambda v: _ALIASES.get(str(v).strip().lower()) if not pd.isna(v) else None)
-    bad = norm.isna().to_numpy()
-    if bad.any():
-        row = int(bad.nonzero()[0][0])
-        raise InputDataError(f"unknown role {raw.iloc[row]!r}; roles are {', '.join(ROLES)}", source=src, row=row,
-                             feature=gdf["warden_id"].iloc[row], column="role")
-    return norm.astype(str)
-
-
 def _capacities(gdf: pd.DataFrame, src: str) -> np.ndarray:
     values = pd.to_numeric(gdf["capacity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
@@ -209,7 +197,8 @@ def _capacities(gdf: pd.DataFrame, src: str) -> np.ndarray:
     return values.astype(int)
 
 
-def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame | None, tolerance_m: float) -> None:
+def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame | None, tolerance_m: float,
+                     max_outside_m: float = MAX_OUTSIDE_M) -> None:
     geoms = gdf.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -221,29 +210,30 @@ def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame
     area = shapely.union_all(district.to_crs(crs).geometry.to_numpy())
     points = gdf.geometry.to_crs(crs).to_numpy()
     away = shapely.distance(area, points)
-    outside = away > tolerance_m
-    if outside.any():
-        row = int(outside.nonzero()[0][0])
+    far = away > max_outside_m
+    if far.any():
+        row = int(far.nonzero()[0][0])
         raise InputDataError(
-            f"location is {away[row]:.0f} m outside the district ({int(outside.sum())} warden(s) outside in all)",
-            source=src, row=row, feature=gdf["warden_id"].iloc[row])
+            f"location is {away[row] / 1000:.1f} km outside the district ({int(far.sum())} warden(s) farther than "
+            f"{max_outside_m / 1000:g} km in all): a coordinate mistake? (lon/lat swapped, another CRS, GCJ-02 "
+            "coordinates read as WGS 84)", source=src, row=row, feature=gdf["warden_id"].iloc[row])
+    near = np.flatnonzero(away > tolerance_m)
+    if len(near):
+        shown = ", ".join(f"{gdf['warden_id'].iloc[r]} {away[r]:.0f} m" for r in near[:5])
+        warnings.warn(f"{src}: {len(near)} warden(s) live or have their station outside the district, kept "
+                      f"(within {max_outside_m / 1000:g} km): {shown}{' …' if len(near) > 5 else ''}",
+                      GridkitWarning, stacklevel=4)
 
 
 # --------------------------------------------------------------------------------------- staffing
-def _parse_rule(rule: str) -> tuple[str, float | None]:
-    text = str(rule).strip().lower().replace(" ", "")
-    if text in {"one_per_grid", "one-per-grid", "一格一员"}:
-        return "one_per_grid", None
-    if text in {"1+1+2", "team:1+1+2", "team(1+1+2)", "team"}:
-        return "1+1+2", None
-    match = re.fullmatch(r"per_households[:=(]?(\d+(?:\.\d+)?)\)?", text)
-    if match:
-        n = float(match.group(1))
-        if n <= 0:
-            raise GridkitError(f"per_households needs a positive number of households, got {n}")
-        return "per_households", n
-    raise GridkitError(f"unknown staffing rule {rule!r}; rules are one_per_grid, per_households:N (for example "
-                       "per_households:300) and 1+1+2")
+def _parse_rule(rule: Any) -> tuple[str, float | None]:
+    """The legacy kind of a rule (``one_per_grid``, ``per_households`` + N, ``1+1+2``), or ``rule``.
+
+    Rules are data (:mod:`gridkit.staffing`); the three above keep this module's solvers, any other
+    rule is assigned by :func:`gridkit.staffing_plan.assign_by_rule`.
+    """
+    spec = parse_staffing_rule(rule)
+    return (spec.legacy, spec.per_households) if spec.legacy else ("rule", None)
 
 
 def largest_remainder(quotas: np.ndarray, total: int, *, minimum: int = 1) -> np.ndarray:
@@ -361,9 +351,8 @@ def grid_incidents(grids: gpd.GeoDataFrame, incidents: pd.DataFrame | None) -> n
                                                pd.to_numeric(incidents["lat"], errors="coerce")), crs=WGS84)
         points = pts.to_crs(grids.crs).to_numpy()
     points = points[~(shapely.is_missing(points) | shapely.is_empty(points))]
-    point_idx, grid_idx = shapely.STRtree(grids.geometry.to_numpy()).query(points, predicate="intersects")
-    first = pd.Series(grid_idx).groupby(point_idx).first()  # a point on a shared boundary counts once
-    counts = np.bincount(first.to_numpy(), minlength=len(grids)).astype(int)
+    holding = polygon_holding(points, grids.geometry.to_numpy())  # a point on a shared boundary counts once
+    counts = np.bincount(holding[holding >= 0], minlength=len(grids)).astype(int)
     left_out = len(incidents) - int(counts.sum())
     if left_out:
         warnings.warn(f"{left_out} of {len(incidents)} incidents have no location or lie outside every grid; "
@@ -408,6 +397,8 @@ def staffing(
         :data:`TEAM_REQUIRED`, one each).
     """
     kind, per = _parse_rule(rule)
+    if kind == "rule":
+        raise GridkitError(f"{rule!r} is a programme rule: its seats are gridkit.staffing.required_seats")
     if "grid_id" not in grids.columns:
         raise InputDataError("grids have no column 'grid_id'", source=source_name(grids, "<grids>"), column="grid_id")
     n = len(grids)
@@ -835,6 +826,11 @@ def assign_wardens(
     """
     if not 0 < part_time_fte <= 1:
         raise GridkitError(f"part_time_fte must be in (0, 1], got {part_time_fte}")
+    if _parse_rule(rule)[0] == "rule":  # a programme rule given as data (gridkit.staffing)
+        from gridkit.staffing_plan import assign_by_rule  # noqa: PLC0415 - it builds on this module
+
+        return assign_by_rule(grids, roster, rule, graph=graph, streets=streets, incidents=incidents,
+                              same_community=same_community, time_limit=time_limit)
     roster = read_roster(roster, district=grids)
     table = staffing(grids, rule, incidents=incidents, streets=streets)
     kind = table.attrs["kind"]
@@ -1179,15 +1175,20 @@ def _shortage_message(unstaffed: pd.DataFrame, shortage: pd.DataFrame) -> str:
     return f"roster too small for the rule: {len(ids)} grid(s) not fully staffed ({shown}); " + "; ".join(parts)
 
 
-def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan) -> pd.DataFrame:
-    """Map each building to its grid's warden (the nearest full-time or part-time warden of the grid).
+def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan | pd.DataFrame) -> pd.DataFrame:
+    """Map each building to its grid's warden: the nearest grid warden (full-time or part-time) of the grid.
+
+    The one rule for which warden serves a building (:func:`gridkit.roles.is_grid_warden`); police
+    officers and volunteers are nobody's own warden. Without distances (a plan read back from a
+    CSV), the first grid warden listed for the grid.
 
     Parameters
     ----------
     building_assignment
         ``building_id`` → ``grid_id`` (as :func:`gridkit.partition.partition` returns).
     plan
-        A :class:`WardenPlan`.
+        A :class:`WardenPlan`, or its ``assignment`` table as written by ``gridkit wardens``
+        (``warden_id``, ``role``, ``grid_id``, grids of one person joined by ``;``).
 
     Returns
     -------
@@ -1195,8 +1196,25 @@ def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan) -> pd.
         ``building_id``, ``grid_id``, ``warden_id`` (None where the grid has no warden); usable as
         ``assignment=`` of :func:`gridkit.coverage.coverage`.
     """
-    staff = plan.links[plan.links["role"] != "police"].sort_values("distance_m")
+    links = plan.links if isinstance(plan, WardenPlan) else _links_from_table(plan)
+    staff = links[is_grid_warden(links["role"])]
+    if "distance_m" in staff.columns:
+        staff = staff.sort_values("distance_m", kind="stable")
     first = staff.drop_duplicates("grid_id").set_index("grid_id")["warden_id"]
     out = building_assignment[["building_id", "grid_id"]].copy()
     out["warden_id"] = out["grid_id"].map(first)
     return out
+
+
+def _links_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """(warden, grid) rows from an assignment table whose ``grid_id`` joins a person's grids with ``;``."""
+    for col in ("warden_id", "role", "grid_id"):
+        if col not in table.columns:
+            raise InputDataError(f"warden assignment has no column {col!r}", source=source_name(table, "<plan>"),
+                                 column=col)
+    rows = table[table["grid_id"].notna()].copy()
+    rows["grid_id"] = rows["grid_id"].astype(str).str.split(";")
+    rows = rows.explode("grid_id")
+    rows["grid_id"] = rows["grid_id"].str.strip()
+    rows["warden_id"] = rows["warden_id"].astype(str)
+    return rows[rows["grid_id"] != ""].reset_index(drop=True)
