@@ -236,6 +236,7 @@ def communities(
     code_col: str | None = None,
     target_col: str | None = None,
     overlapping: Overlapping = "error",
+    check_overlap: bool = True,
 ) -> gpd.GeoDataFrame:
     """Validate communities: unique ids, valid polygons, 12-digit codes, positive targets, no overlaps.
 
@@ -243,6 +244,8 @@ def communities(
     named is looked up by its standard name, then by common names (:data:`COLUMN_ALIASES`).
     Communities that overlap are an error naming both, unless ``overlapping="clip"``: each
     community then loses what earlier rows already hold (with a warning naming them).
+    ``check_overlap=False`` leaves overlaps as they are, for a caller that measures them itself
+    (:func:`gridkit.validate.validate_plan` reports them as problems of the plan).
     """
     option("overlapping", overlapping)
     check_not_empty(gdf, "communities")
@@ -255,7 +258,8 @@ def communities(
     check_ids(gdf, id_col)
     check_coordinates(gdf, label)
     geometry = repair_geometry(gdf, id_col=id_col, kinds=POLYGONAL)
-    geometry = _overlaps(gdf, geometry, id_col=id_col, overlapping=overlapping)
+    if check_overlap:
+        geometry = _overlaps(gdf, geometry, id_col=id_col, overlapping=overlapping)
     out = gpd.GeoDataFrame(
         {"community_id": gdf[id_col].to_numpy()}, geometry=geometry.to_numpy(), crs=gdf.crs, index=gdf.index
     )

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from gridkit.alignment import aligned_edge_lengths
 from gridkit.errors import InputDataError
 from gridkit.io import source_name
 from gridkit.network import node_lines
@@ -61,12 +62,16 @@ class Atoms:
         and ``outside='report'`` was chosen).
     shared
         Symmetric CSR matrix of shared boundary length (m) between atoms of one community.
+    street
+        Same pattern: the part of each shared edge within 5 m of a street centreline of any class
+        (:func:`gridkit.alignment.aligned_edge_lengths`); None where no streets were given.
     """
 
     atoms: gpd.GeoDataFrame
     building_atom: np.ndarray
     building_community: np.ndarray
     shared: sp.csr_matrix
+    street: sp.csr_matrix | None = None
 
 
 def community_of_buildings(
@@ -180,6 +185,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         Cell index of each building in ``geoms``.
     """
     coords, owner = _seed_points(geoms)
+    # footprints that overlap (it happens in real data) share one cell, so each lies whole in its grid
+    group = overlap_groups(geoms)
+    owner = group[owner]
     # a deterministic millimetre jitter breaks the cocircular seeds of rectangular outlines
     coords = coords + np.random.default_rng(len(coords)).uniform(-1e-3, 1e-3, coords.shape)
     if len(geoms) < 2 or len(np.unique(owner)) < 2:
@@ -194,7 +202,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         regions[invalid] = [_polygonal(shapely.make_valid(r)) for r in regions[invalid]]
     owners = np.unique(owner)
     merged = np.asarray([_union_coverage(regions[owner == b]) for b in owners], dtype=object)
-    merged = _claim_footprints(merged, geoms[owners])
+    footprints = np.asarray([geoms[o] if (group == o).sum() == 1 else shapely.union_all(geoms[group == o])
+                             for o in owners], dtype=object)
+    merged = _claim_footprints(merged, footprints)
     parts = shapely.get_parts(shapely.intersection(merged, block))
     parts = parts[np.isin(shapely.get_type_id(parts), [3]) & (shapely.area(parts) > 0)]
     reps = representative_points(geoms)
@@ -204,6 +214,29 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         building_part[lost] = shapely.STRtree(parts).query_nearest(reps[lost], all_matches=False)[1]
     kept = np.unique(building_part)
     return _absorb_orphans(parts, kept, building_part)
+
+
+def overlap_groups(geoms: np.ndarray) -> np.ndarray:
+    """For each building, the lowest position among the footprints it overlaps (by area, transitively).
+
+    Footprints that only touch stay apart; a point building is its own group.
+    """
+    group = np.arange(len(geoms))
+    if len(geoms) < 2:
+        return group
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left):
+        shared = shapely.area(shapely.intersection(geoms[left], geoms[right])) > 0
+        left, right = left[shared], right[shared]
+    if not len(left):
+        return group
+    graph = sp.coo_matrix((np.ones(len(left)), (left, right)), shape=(len(geoms), len(geoms)))
+    _, label = sp.csgraph.connected_components(graph, directed=False)
+    first = np.full(label.max() + 1, len(geoms))
+    np.minimum.at(first, label, np.arange(len(geoms)))
+    return first[label]
 
 
 def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:
@@ -576,7 +609,7 @@ def build_atoms(
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for c, community in enumerate(communities.geometry.to_numpy()):
         first = len(atom_geoms)
-        near = lines[line_tree.query(community)] if line_tree is not None else np.empty(0, dtype=object)
+        near = lines[np.sort(line_tree.query(community))] if line_tree is not None else np.empty(0, dtype=object)
         blocks = street_blocks(community, near)
         members = np.flatnonzero(building_community == c)
         block_of = _block_of_buildings(blocks, geoms[members])
@@ -623,7 +656,9 @@ def build_atoms(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     shared = sp.csr_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])),
                            shape=(len(atoms), len(atoms)))
-    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared)
+    street = aligned_edge_lengths(atoms.geometry.to_numpy(), block, shared, lines) if len(lines) else None
+    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared,
+                 street=street)
 
 
 def _block_of_buildings(blocks: np.ndarray, geoms: np.ndarray) -> np.ndarray:

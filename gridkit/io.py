@@ -105,6 +105,8 @@ def read_layer(
             raise InputDataError(f"{label} file does not exist", source=path)
         if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
             gdf = _read_csv(path, x_col=x_col, y_col=y_col, crs=crs, encoding=encoding)
+        elif path.suffix.lower() in {".parquet", ".geoparquet"}:
+            gdf = _read_parquet(path, label)
         else:
             gdf = _read_vector(path, layer=layer, label=label, encoding=encoding)
         gdf.attrs["source"] = str(path)
@@ -224,6 +226,14 @@ def read_table(
     frame.attrs["source"] = str(path)
     frame.attrs["encoding"] = decoded.encoding
     return frame
+def _read_parquet(path: Path, label: str) -> gpd.GeoDataFrame:
+    """A GeoParquet file (as gridkit exports for city-size layers); needs pyarrow."""
+    try:
+        return gpd.read_parquet(path)
+    except ImportError as exc:
+        raise InputDataError('reading GeoParquet needs pyarrow: pip install "gridkit[scale]"', source=path) from exc
+    except (OSError, ValueError) as exc:
+        raise InputDataError(f"cannot read {label} as GeoParquet: {exc}", source=path) from exc
 
 
 def coordinate_columns(frame: pd.DataFrame) -> tuple[str, str] | None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.export import FORMATS, export, resolve_crs
 
@@ -76,7 +76,7 @@ def export_command(
         "--geojson-crs-member", help="Allow non-RFC 7946 GeoJSON with a crs member for other CRSs")] = False,
     excel: Annotated[bool, typer.Option(
         "--excel", help="CSV with a UTF-8 byte-order mark so Excel shows Chinese / CSV 兼容 Excel 中文")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Export grids and results for the city GIS: GeoPackage, Shapefile, GeoJSON, CSV / 导出至城市 GIS.
 
@@ -104,7 +104,7 @@ def export_command(
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     for item in caught:
-        console.print(f"[yellow]{_m(lang, 'note')}:[/] {item.message}")
+        print_note(item.message, lang)
     view = Table(title=f"{_m(lang, 'wrote')} {len(written)} {_m(lang, 'files')} ({label})")
     view.add_column(_m(lang, "layer"))
     view.add_column(_m(lang, "rows"), justify="right")

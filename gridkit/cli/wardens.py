@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 
 from gridkit import io, network
-from gridkit.cli._common import EXIT_INVARIANT, Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input, app, console, print_note
 from gridkit.coverage import InfeasibleCoverError, coverage, site_stations
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
+from gridkit.i18n import escape
 from gridkit.spatial import polygon_holding, representative_points
 from gridkit.wardens import WardenPlan, assign_wardens, building_wardens, read_roster
 
@@ -91,7 +92,7 @@ def wardens_command(
                                              "workload across communities / 社区力量按工作量跨社区调配")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when a grid or community stays short / 人员不足时返回 1")] \
         = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Staff grids and assign the roster, minimising walking distance (exact) / 网格员配置与分配.
 
@@ -117,7 +118,7 @@ def wardens_command(
         raise _fail_input(exc, lang) from exc
     for item in caught:
         if issubclass(item.category, GridkitWarning) and not str(item.message).startswith("roster too small"):
-            console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+            print_note(item.message, lang)
     s = plan.summary
     console.print(f"{_m(lang, 'wrote')} {out}: {s['assigned']}/{s['wardens']} → {s['grids_staffed']}/{s['grids']} "
                   f"grids; {_m(lang, 'objective')} {plan.objective / 1000:.2f} km "
@@ -156,7 +157,7 @@ def coverage_command(
     speed_kmh: Speed = 4.5,
     uncovered: Annotated[Path | None, typer.Option(help="Uncovered buildings (.geojson/.gpkg) / 未覆盖建筑")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any building is uncovered")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Share of households within a walk of their warden's (or any) station / 步行覆盖.
 
@@ -211,7 +212,7 @@ def stations_command(
     metres: Metres = None,
     speed_kmh: Speed = 4.5,
     buildings_out: Annotated[Path | None, typer.Option(help="Per-building result CSV")] = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Site stations exactly (MILP, HiGHS): maximal covering or set covering / 站点选址.
 
@@ -230,7 +231,7 @@ def stations_command(
         if buildings_out is not None:
             io.write_csv(result.buildings, buildings_out)
     except InfeasibleCoverError as exc:
-        console.print(f"[bold red]{_m(lang, 'no_cover')}:[/] {exc}")
+        console.print(f"[bold red]{_m(lang, 'no_cover')}:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVARIANT) from exc
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
