@@ -136,6 +136,8 @@ class Measure:
 
 def parse_measure(by: str | Mapping[str, float], target: float | Mapping[str, float] | None) -> Measure:
     """Check ``by`` and ``target`` once, at the boundary, and normalise the shares to sum to 1."""
+    if isinstance(by, str):
+        _validate.option("by", by, choices=_MEASURES)  # names the closest measure ("pop" -> population)
     shares = {by: 1.0} if isinstance(by, str) else {str(k): float(v) for k, v in by.items()}
     unknown = [m for m in shares if m not in _MEASURES]
     if unknown or not shares or any(v < 0 for v in shares.values()) or sum(shares.values()) <= 0:
@@ -249,8 +251,9 @@ def prepare_inputs(communities: Source, buildings: Source, streets: Source | Non
     comm_m, bld_m = comm.to_crs(metric), bld.to_crs(metric)
     comm_m.attrs["source"] = comm.attrs.get("source")
     key = _batch_key(raw, batch_by or names.get("street_office"))
-    return Inputs(communities=comm_m, buildings=bld_m,
-                  building_community=community_of_buildings(comm_m, bld_m, outside=outside),
+    holding = community_of_buildings(comm_m, bld_m, outside="report")
+    _validate.buildings_outside(comm_m, bld, bld_m, holding, outside=outside)  # diagnoses swapped axes
+    return Inputs(communities=comm_m, buildings=bld_m, building_community=holding,
                   lines=street_lines(street_layer, metric), crs=metric, output_crs=comm.crs, batch_key=key)
 
 
@@ -594,7 +597,7 @@ def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[obj
                      f"(±{tolerance:.0%} is measured against the community's own mean)")
     positive = int((weight[~over] > 0).sum())
     if k_rest > max(positive, 1):
-        notes.append(f"only {positive} non-empty atoms for {k_rest} grids; made {positive} grids")
+        notes.append(f"only {positive} non-empty blocks or building cells for {k_rest} grids; made {positive} grids")
         k_rest = max(positive, 1)
     return max(1, int(over.sum()) + k_rest), notes
 
