@@ -598,7 +598,7 @@ def _grid_count(weight: np.ndarray, tolerance: float, n_grids: int | Mapping[obj
                      f"(±{tolerance:.0%} is measured against the community's own mean)")
     positive = int((weight[~over] > 0).sum())
     if k_rest > max(positive, 1):
-        notes.append(f"only {positive} non-empty atoms for {k_rest} grids; made {positive} grids")
+        notes.append(f"only {positive} non-empty blocks or building cells for {k_rest} grids; made {positive} grids")
         k_rest = max(positive, 1)
     return max(1, int(over.sum()) + k_rest), notes
 
