@@ -16,7 +16,13 @@ from synthetic import make_district
 
 import gridkit
 from gridkit.alignment import aligned_edge_lengths, alignment_ceiling, block_cut_bound
-from gridkit.limits import balance_bound, best_grid_count, describe_balance_limit, greedy_deviation
+from gridkit.limits import (
+    balance_bound,
+    best_grid_count,
+    describe_balance_limit,
+    greedy_deviation,
+    tolerance_reachable,
+)
 
 
 def _best_by_enumeration(w: np.ndarray, k: int) -> float:
@@ -155,3 +161,13 @@ def test_report_names_the_proven_limit(sample_result):
     for _, row in failing.iterrows():
         assert row["best_possible_deviation"] <= row["max_abs_deviation"] + 1e-9
         assert "best possible" in row["message"] or "optimal" in row["message"]
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_tolerance_reachable_agrees_with_enumeration(trial):
+    rng = np.random.default_rng(100 + trial)
+    n, k = int(rng.integers(4, 8)), int(rng.integers(2, 4))
+    w = rng.integers(50, 330, n).astype(float)
+    best = _best_by_enumeration(w, k)
+    for tolerance in (0.05, 0.1, 0.2):
+        assert tolerance_reachable(w, k, tolerance) == (best <= tolerance + 1e-12)
