@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -98,7 +98,7 @@ class RegenerateResult:
         return iter((self.grids, self.assignment))
 
 
-def regenerate(
+def regenerate(  # noqa: PLR0913 - keyword-only options, as in osmnx
     previous_grids: Source,
     previous_assignment: str | os.PathLike[str] | pd.DataFrame,
     communities: Source,
@@ -112,6 +112,7 @@ def regenerate(
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, str] | None = None,
     outside: str = "error",
+    locked_codes: Sequence[str] | None = None,
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -147,6 +148,10 @@ def regenerate(
         ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave them
         out of the grids and list them in the assignment with an empty ``grid_id`` and status
         ``outside_communities`` (with a warning and ``buildings_outside`` in the summary).
+    locked_codes
+        Codes of previous grids to keep exactly (polygon, code, buildings); previous grids with a
+        true ``locked`` column are kept too. The rest is regenerated around them
+        (:func:`gridkit.locks.regenerate_around_locked`).
 
     Returns
     -------
@@ -158,6 +163,16 @@ def regenerate(
         raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
     if outside not in ("error", "report"):
         raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
+    prev_layer = read_layer(previous_grids, label="previous grids")
+    if locked_codes is not None or "locked" in prev_layer.columns:
+        from gridkit.locks import locked_grids, regenerate_around_locked  # noqa: PLC0415
+
+        keep = locked_grids(prev_layer, locked_codes)
+        if len(keep):
+            return regenerate_around_locked(
+                regenerate, prev_layer, previous_assignment, communities, buildings, streets, locked=keep,
+                columns=dict(columns or {}), register=register, target=target, tolerance=tolerance, by=by,
+                seed=seed, outside=outside)
     measure = _measure(by, target)
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
                    tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside)

@@ -6,9 +6,13 @@ Datasets (``--datasets``):
 * ``moabit``: Moabit, Berlin, as one community (~150 grids of 300 households);
 * ``moabit-cut``: Moabit cut along its main roads into 15 communities;
 * ``walnut``: Walnut Hills, Cincinnati: 457 census blocks used as atoms directly, no streets,
-  k = round(total households / target).
+  k = round(total households / target);
+* ``monaco``, ``liechtenstein``: the OSM PBFs in ``../shared/data/osm``: communities from the
+  administrative boundaries (Monaco's 9 wards, Liechtenstein's 11 municipalities), households
+  estimated from footprints (``realdata.load_osm_district``), every highway line as a street.
 
-Methods (``--methods``): ``gridkit``, ``metis`` (pymetis, contig=1), ``gerrychain``
+Methods (``--methods``): ``gridkit``, ``metis`` (pymetis, contig=1), ``kahip`` (kaffpa STRONG,
+imbalance = tolerance, no contiguity option), ``gerrychain``
 (recursive_tree_part, epsilon = tolerance), ``spopt`` (MaxPHeuristic, threshold = lower bound),
 ``h3`` (hexagons of about community area / k, clipped).
 
@@ -25,7 +29,9 @@ Metrics, computed here the same way for every method (GUIDE §4): ``max|dev|`` -
 |w - mean| / mean over grids, the mean taken per community; ``in ±tol`` - share of grids inside the
 tolerance; ``contig`` - share of grids whose geometry is one Polygon; ``PP`` - mean Polsby-Popper
 4πA/P²; ``street`` - share of internal grid boundary (not on the community's outer boundary) lying
-within 5 m of a street centreline (all street classes given); n/a without streets. Oversize grids
+within 5 m of a street centreline (all street classes given); n/a without streets; ``street
+ceiling`` - ``gridkit.evaluate(atoms=...)``'s upper bound on that share for any plan of these atoms
+inside the tolerance (the same atoms and grid counts every atom-based peer gets). Oversize grids
 (one indivisible atom or building above (1 + tolerance) x the mean; gridkit's own ``oversize`` flag
 for gridkit) are left out of the balance columns and counted in the notes, as GUIDE §4 says;
 communities without households are left out too. Grids of atom-based methods are dissolved with
@@ -36,10 +42,13 @@ On a 2-core machine the whole run takes about 8 minutes; spopt needs about 200 s
 one community and is cut off by the default budget there (``--timeout 300`` lets it finish), and
 GerryChain gives up (10,000 attempts per cut, or the budget) on Moabit and Walnut Hills.
 
+The machine is shared: ``seconds`` is wall time and varies with the host's load, ``CPU s`` is the
+process's CPU time (steadier), ``peak MB`` the forked child's peak RSS.
+
 Usage::
 
-    python scripts/bench_partition.py [--datasets sample,moabit,moabit-cut,walnut]
-        [--methods gridkit,metis,gerrychain,spopt,h3] [--timeout 120] [--out table.md]
+    python scripts/bench_partition.py [--datasets sample,moabit,moabit-cut,walnut,monaco,liechtenstein]
+        [--methods gridkit,metis,kahip,gerrychain,spopt,h3] [--timeout 120] [--out table.md]
 """
 
 from __future__ import annotations
