@@ -171,3 +171,17 @@ def test_tolerance_reachable_agrees_with_enumeration(trial):
     best = _best_by_enumeration(w, k)
     for tolerance in (0.05, 0.1, 0.2):
         assert tolerance_reachable(w, k, tolerance) == (best <= tolerance + 1e-12)
+
+
+@pytest.mark.slow
+def test_moabit_ceiling_and_bounds(moabit):
+    """Real data: every community's alignment stays under its ceiling; proven bounds never exceed what was found."""
+    result = gridkit.partition(moabit["communities_cut"], moabit["buildings"], moabit["streets"], target=300)
+    table = gridkit.evaluate(result.grids, moabit["communities_cut"], moabit["buildings"], result.assignment,
+                             streets=moabit["streets"], atoms=result.atoms)
+    rows = table[table["street_alignment"].notna()]
+    assert (rows["street_alignment"] <= rows["street_alignment_ceiling"] + 1e-9).all()
+    assert (table["through_blocks_min_m"].iloc[:-1] >= 0).all()
+    bounds = result.report["best_possible_deviation"].dropna()
+    found = result.report.loc[bounds.index, "max_abs_deviation"]
+    assert (bounds <= found + 1e-9).all()
