@@ -99,7 +99,7 @@ def test_block_cut_bound_equals_enumeration(cap):
         side = (mask >> np.arange(16)) & 1 == 1
         if lo <= w[side].sum() <= hi:
             best = min(best, float(cost[side[row] != side[col]].sum()))
-    bound, optimal = block_cut_bound(row, col, cost, w, cap)
+    bound, optimal = block_cut_bound(row, col, cost, w, cap, time_limit=60.0)
     if total <= cap:
         assert bound == 0.0
     else:
