@@ -20,8 +20,9 @@ import shapely
 from gridkit._maps_style import MISSING, TIER_ORDER, Colouring, grid_colouring, tier_codes
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.spatial import polygon_holding
 
-__all__ = ["bounds", "community_outlines", "heat_radius_m", "json_ready", "label_geometry", "lonlat",
+__all__ = ["bounds", "community_outlines", "data_notices", "heat_radius_m", "json_ready", "label_geometry", "lonlat",
            "period_payload", "period_stats", "point_periods", "summary_line", "translate", "with_hotspot_z",
            "with_stats"]
 
@@ -134,11 +135,10 @@ def _count_stats(points: gpd.GeoDataFrame, plain: gpd.GeoDataFrame, period: str 
 
     frame = points
     if "grid_id" not in frame.columns:  # the grid each point lies in (the first, on a shared edge)
-        cells = lonlat(plain)[["grid_id", plain.geometry.name]]
-        joined = gpd.sjoin(lonlat(points)[[points.geometry.name]].reset_index(drop=True), cells, how="left",
-                           predicate="intersects")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        frame = points.reset_index(drop=True).assign(grid_id=joined["grid_id"].to_numpy())
+        cells = lonlat(plain)
+        holding = polygon_holding(lonlat(points).geometry.to_numpy(), cells.geometry.to_numpy())
+        grid_id = np.where(holding >= 0, cells["grid_id"].to_numpy()[np.maximum(holding, 0)], None)
+        frame = points.reset_index(drop=True).assign(grid_id=grid_id)
     labels = point_periods(frame, period) if period else pd.Series("", index=range(len(frame)))
     data = pd.DataFrame({"grid_id": frame["grid_id"].astype("string").to_numpy(), "period": labels.to_numpy()})
     data = data[data["grid_id"].notna() & ((data["period"] != "") if period else True)]
@@ -288,3 +288,45 @@ def summary_line(labels: dict[str, str], grids: gpd.GeoDataFrame | None, points:
             hot = spots["significant"].fillna(False).astype(bool) & (spots["gi_z"] > 0)
         parts.append(labels["n_hot"].format(n=f"{int(hot.sum()):,}"))
     return " · ".join(parts)
+
+
+#: Above this share of incidents outside every grid the map warns that the coordinates look wrong.
+OUTSIDE_WARNING_SHARE = 0.5
+
+
+def _outside_count(incidents: Any, points: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None) -> tuple[int, int]:
+    """(incidents outside every grid, incidents placed) by the reader's counts, ``grid_id`` or a join."""
+    counts = getattr(incidents, "counts", None)
+    if counts and "outside" in counts and "in_grids" in counts:
+        return int(counts["outside"]), int(counts["outside"]) + int(counts["in_grids"])
+    if "grid_id" in points.columns:
+        return int(points["grid_id"].isna().sum()), len(points)
+    if grids is None or not len(grids):
+        return 0, 0
+    inside = gpd.sjoin(points[[points.geometry.name]], lonlat(grids)[[grids.geometry.name]], how="inner",
+                       predicate="intersects")
+    return len(points) - int(inside.index.nunique()), len(points)
+
+
+def data_notices(grids: gpd.GeoDataFrame | None, incidents: Any, points: gpd.GeoDataFrame | None,
+                 labels: dict[str, str]) -> list[str]:
+    """Warnings for the top of the map when the data look wrong.
+
+    Most incidents outside every grid (swapped lon/lat, the wrong coordinate system), or none of
+    them counted in any grid (every grid green only because nothing joined), or grids without
+    households when tiers are per 100 households.
+    """
+    out: list[str] = []
+    if points is None or not len(points):
+        return out
+    outside, placed = _outside_count(incidents, points, grids)
+    if placed and outside / placed > OUTSIDE_WARNING_SHARE:
+        out.append(labels["warn_outside"].format(share=f"{outside / placed:.0%}", n=f"{outside:,}"))
+    if grids is not None and "count" in grids.columns and not out:
+        counted = pd.to_numeric(grids["count"], errors="coerce").fillna(0).sum()
+        if counted == 0:
+            out.append(labels["warn_none_joined"])
+    if grids is not None and {"households", "per_100_households"} <= set(grids.columns) and \
+            not (pd.to_numeric(grids["households"], errors="coerce").fillna(0) > 0).any():
+        out.append(labels["warn_no_households"])
+    return out

@@ -2,8 +2,8 @@
 
 * :class:`Legend`: a legend whose blocks follow their layers (a block hides while its layer is off);
 * :class:`Title`: title and subtitle at the top of the map;
-* :class:`GridLabels`: grid codes at the grids' label points, shown where they fit at the zoom
-  (the full code when the grid is wide enough on screen, its last digits when only those fit);
+* :class:`GridLabels`: grid labels at the grids' label points, shown where they fit at the zoom
+  (community name and sequence when the grid is wide enough on screen, the sequence when only it fits);
 * :class:`HeatStyle`: the heat layer's radius in metres (so it follows the zoom) and its colour
   scale set from the cells it draws (the densest 1 % saturate), at reduced opacity;
 * :class:`TimeSlider`: a slider over periods that filters the heat layer and recolours the grids
@@ -84,48 +84,50 @@ class Title(MacroElement):
             head.textContent = {{ this.title|tojson }};
             var sub = L.DomUtil.create("div", "sub", box);
             sub.textContent = {{ this.subtitle|tojson }};
+            {% if this.date %}var date = L.DomUtil.create("div", "date", box);
+            date.textContent = {{ this.date|tojson }};{% endif %}
         })();
         {% endmacro %}
     """)
 
-    def __init__(self, title: str, subtitle: str) -> None:
+    def __init__(self, title: str, subtitle: str, date: str = "") -> None:
         super().__init__()
         self._name = "GridkitTitle"
-        self.title, self.subtitle = title, subtitle
+        self.title, self.subtitle, self.date = title, subtitle, date
 
 
 class GridLabels(MacroElement):
-    """Grid codes on the map, in ``group``, from the grid features' ``_lx``/``_ly``/``_sz`` properties.
+    """Grid labels in ``group``, from the grid features' ``_lx``/``_ly``/``_sz``/``_ll``/``_ls`` properties.
 
-    ``_sz`` is the grid's width in metres: the full codes show once the median grid can hold one on
-    screen (and in the grids that can), else the last ``short`` characters where they fit, else nothing.
+    ``_sz`` is the grid's width in metres, ``_ll`` the long label (community name and sequence),
+    ``_ls`` the short one (the sequence): the long label shows where it fits on screen at the zoom,
+    else the short one where it fits, else nothing. The full code is in the tooltip.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function() {
             var map = {{ this._parent.get_name() }}, grids = {{ this.grids }}, group = {{ this.group }};
-            var labels = [], shortLen = {{ this.short }};
+            var labels = [];
             grids.eachLayer(function(layer) {
                 var p = layer.feature.properties;
                 if (p._lx === null || p._lx === undefined) { return; }
-                var full = String(p.grid_id);
-                var short = shortLen > 0 && full.length > shortLen ? full.slice(-shortLen) : full;
                 var icon = L.divIcon({className: "gridkit-label", html: "<span></span>", iconSize: null});
                 var marker = L.marker([p._ly, p._lx], {icon: icon, interactive: false, keyboard: false});
-                labels.push({marker: marker, full: full, short: short, size: p._sz});
+                labels.push({marker: marker, full: String(p._ll), short: String(p._ls), size: p._sz});
                 marker.addTo(group);
             });
+            function width(t) {  // CJK characters are about twice as wide as digits
+                var w = 6;
+                for (var i = 0; i < t.length; i++) { w += t.charCodeAt(i) > 0x2e80 ? 11 : 6.5; }
+                return w;
+            }
             function update() {
                 var c = map.getCenter();
                 var mpp = 40075016.686 * Math.cos(c.lat * Math.PI / 180) / Math.pow(2, map.getZoom() + 8);
-                // full codes once most grids can hold them, else the short ones where they fit
-                var sizes = labels.map(function(l) { return l.size / mpp; }).sort(function(a, b) { return a - b; });
-                var median = sizes.length ? sizes[Math.floor(sizes.length / 2)] : 0;
-                var full = labels.length && median >= 6.5 * labels[0].full.length + 6;
                 labels.forEach(function(l) {
-                    var px = l.size / mpp, fits = function(t) { return px >= 6.5 * t.length + 6; };
-                    var text = full && fits(l.full) ? l.full : fits(l.short) ? l.short : "";
+                    var px = l.size / mpp;
+                    var text = px >= width(l.full) ? l.full : px >= width(l.short) ? l.short : "";
                     var el = l.marker.getElement();
                     if (el) { el.firstChild.textContent = text; }
                 });
@@ -137,10 +139,10 @@ class GridLabels(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, grids: str, group: str, short: int) -> None:
+    def __init__(self, grids: str, group: str) -> None:
         super().__init__()
         self._name = "GridkitGridLabels"
-        self.grids, self.group, self.short = grids, group, short
+        self.grids, self.group = grids, group
 
 
 class HeatStyle(MacroElement):

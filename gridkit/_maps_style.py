@@ -22,7 +22,7 @@ LABELS = {
            "polsby_popper": "紧凑度", "count": "事件数", "per_100_households": "每百户事件数",
            "median_hours_to_close": "结案时长中位数(小时)", "on_time_share": "按时结案率",
            "overdue_open": "超期未结", "open": "未结案", "tier": "等级", "heat": "事件热力图",
-           "hotspots": "热点 (Gi*)", "gi_z": "Gi* z 值", "gi_q": "FDR 校正 p 值", "gi_bin": "置信区间",
+           "hotspots": "热点 (Gi*)", "gi_z": "Gi* z 值", "gi_q": "FDR 校正 p 值", "gi_bin": "置信水平",
            "hex_id": "六边形", "kde": "核密度 (事件/km²)", "density": "密度 (事件/km²)", "routes": "巡查路线",
            "wardens": "网格员", "warden_id": "网格员编号", "name": "姓名", "role": "岗位",
            "length_m": "长度(m)", "minutes": "用时(分钟)", "period": "时段", "all": "全部",
@@ -33,14 +33,26 @@ LABELS = {
            "new": "新增", "retired": "撤销", "title_incidents": "网格事件地图", "title_grids": "网格地图",
            "n_grids": "{n} 个网格", "n_incidents": "{n} 起事件", "n_hot": "{n} 个显著热点",
            "n_communities": "{n} 个社区", "span": "{start} 至 {end}", "communities": "社区边界",
-           "scale_note": "按本时段分级", "heat_note": "热力图为示意, 统计见热点图层"},
+           "scale_note": "按本时段分级", "heat_note": "热力图为示意, 统计见热点图层",
+           "streets": "街巷", "street_names": "街巷名称", "buildings": "建筑轮廓", "community_names": "社区名称",
+           "office": "街道边界", "community_name": "社区名称", "seq": "网格序号", "warden_name": "网格员",
+           "north": "北", "made": "制图日期 {date}", "sources": "数据来源: {sources}",
+           "tier_rel_red": "红: 排名前 {top}% 的网格", "tier_rel_orange": "橙: 排名前 {low}%–{top}%",
+           "tier_rel_green": "绿: 其余网格 (含无事件网格)", "tier_abs_red": "红: {by} ≥ {red}",
+           "tier_abs_orange": "橙: {by} {orange}–{red}", "tier_abs_green": "绿: {by} < {orange}",
+           "tier_none": "无户数 (不分级)", "tier_relative": "相对分级: 按网格排名, 每个时段都有红橙网格",
+           "tier_relative_period": "相对分级: 本时段排名", "tier_absolute": "固定阈值 (配置)",
+           "warn_outside": "{share} 的事件 ({n} 起) 落在网格之外: 请检查经纬度是否颠倒或坐标系 (wgs84/gcj02/bd09)",
+           "warn_none_joined": "没有任何事件落入网格: 所有网格显示为绿色并不表示平安, 请检查事件坐标",
+           "warn_no_households": "所有网格都没有户数: 无法按每百户分级",
+           "workload": "网格员工作量", "overloaded": "超负荷", "context": "参考图层 (本地数据)"},
     "en": {"grid_id": "Grid code", "community_id": "Community", "households": "Households",
            "population": "Population", "area_m2": "Area (m²)", "deviation": "Deviation",
            "oversize": "Oversize", "grids": "Grids", "polsby_popper": "Compactness", "count": "Incidents",
            "per_100_households": "Incidents per 100 households", "median_hours_to_close": "Median hours to close",
            "on_time_share": "Closed on time", "overdue_open": "Overdue open", "open": "Open", "tier": "Tier",
            "heat": "Incident heat map", "hotspots": "Hot spots (Gi*)", "gi_z": "Gi* z", "gi_q": "FDR-adjusted p",
-           "gi_bin": "Confidence bin", "hex_id": "Hexagon", "kde": "Kernel density (incidents/km²)",
+           "gi_bin": "Confidence level", "hex_id": "Hexagon", "kde": "Kernel density (incidents/km²)",
            "density": "Density (incidents/km²)", "routes": "Patrol routes", "wardens": "Wardens",
            "warden_id": "Warden", "name": "Name", "role": "Role", "length_m": "Length (m)",
            "minutes": "Minutes", "period": "Period", "all": "All", "green": "green", "orange": "orange",
@@ -53,7 +65,24 @@ LABELS = {
            "n_incidents": "{n} incidents", "n_hot": "{n} significant hot spots", "n_communities": "{n} communities",
            "span": "{start} to {end}", "communities": "Community boundaries",
            "scale_note": "classed within this period",
-           "heat_note": "the heat map is a picture; the statistics are the hot spots"},
+           "heat_note": "the heat map is a picture; the statistics are the hot spots",
+           "streets": "Streets", "street_names": "Street names", "buildings": "Building outlines",
+           "community_names": "Community names", "office": "Street office boundary", "community_name": "Community",
+           "seq": "Grid number", "warden_name": "Warden", "north": "North", "made": "Made {date}",
+           "sources": "Data: {sources}", "tier_rel_red": "red: top {top} % of grids",
+           "tier_rel_orange": "orange: next, top {low}–{top} %",
+           "tier_rel_green": "green: the rest (incl. no incidents)",
+           "tier_abs_red": "red: {by} ≥ {red}", "tier_abs_orange": "orange: {by} {orange}–{red}",
+           "tier_abs_green": "green: {by} < {orange}", "tier_none": "no households (not tiered)",
+           "tier_relative": "relative tiers: ranked among the grids, so every period has red and orange grids",
+           "tier_relative_period": "relative tiers: ranked within this period",
+           "tier_absolute": "fixed thresholds (configuration)",
+           "warn_outside": "{share} of the incidents ({n}) lie outside every grid: check for swapped lon/lat "
+                           "or the coordinate system (wgs84/gcj02/bd09)",
+           "warn_none_joined": "no incident falls in any grid: all grids green does not mean all is quiet; "
+                               "check the incident coordinates",
+           "warn_no_households": "no grid has households: tiers per 100 households cannot be computed",
+           "workload": "Warden workload", "overloaded": "overloaded", "context": "Context (your data)"},
 }
 TIER_COLOURS = {"green": "#1a9850", "orange": "#fd8d3c", "red": "#d73027", "none": "#bdbdbd"}
 #: Fixed colours of the change a regenerated grid shows: nothing to do is grey, a new boundary
@@ -66,20 +95,25 @@ BIN_NAMES = {"zh": {3: "热点 99%", 2: "热点 95%", 1: "热点 90%", 0: "不�
              "en": {3: "hot 99 %", 2: "hot 95 %", 1: "hot 90 %", 0: "not significant", -1: "cold 90 %",
                     -2: "cold 95 %", -3: "cold 99 %"}}
 #: Hot-spot outlines: darker than the fills above so that they read over the tier colours.
-OUTLINE_COLOURS = {3: "#a50026", 2: "#d73027", 1: "#f46d43", 0: "#999999", -1: "#74add1", -2: "#4575b4",
-                   -3: "#313695"}
-ROLE_COLOURS = {"full_time": "#1f78b4", "part_time": "#33a02c", "police": "#e31a1c", "volunteer": "#ff7f00"}
+#: Magenta for hot, teal for cold: apart from the green / orange / red of the tiers they outline.
+OUTLINE_COLOURS = {3: "#8e0152", 2: "#c51b7d", 1: "#de77ae", 0: "#999999", -1: "#80cdc1", -2: "#35978f",
+                   -3: "#01665e"}
+#: Wardens in blues and greys: red, orange and green are the tiers' alone.
+ROLE_COLOURS = {"full_time": "#08519c", "part_time": "#6baed6", "police": "#252525", "volunteer": "#969696"}
 #: Known vocabularies: column -> value -> colour (values outside get the categorical palette).
 FIXED = {"tier": TIER_COLOURS, "change": CHANGE_COLOURS, "role": ROLE_COLOURS}
 CATEGORY_PALETTE = ["#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
                     "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99"]
+#: Patrol routes: one purple (red, orange and green are the tiers', magenta and teal the hot spots').
+ROUTE_COLOUR = "#54278f"
 SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
-DIVERGING = ["#2166ac", "#67a9cf", "#f7f7f7", "#ef8a62", "#b2182b"]
+#: Deviation: brown (heavy) to teal (light), so that red keeps the one meaning of a red tier.
+DIVERGING = ["#01665e", "#80cdc1", "#f5f5f5", "#dfc27d", "#8c510a"]
 #: Columns where more is better: the sequential scale runs the other way (low values red).
 HIGHER_IS_BETTER = {"on_time_share", "polsby_popper"}
 MISSING = "#bdbdbd"
-#: Heat layer colours (purple, apart from the tier and hot-spot colours it is drawn over).
-HEAT_GRADIENT = {0.25: "#fcc5c0", 0.5: "#f768a1", 0.75: "#ae017e", 1.0: "#49006a"}
+#: Heat layer colours (greys to black, apart from the tier and hot-spot colours it is drawn over).
+HEAT_GRADIENT = {0.25: "#d9d9d9", 0.5: "#969696", 0.75: "#525252", 1.0: "#000000"}
 
 
 def labels_for(lang: str) -> dict[str, str]:
@@ -101,6 +135,7 @@ class Colouring:
     names: list[str] = field(default_factory=list)
     codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     title: str = ""
+    note: str = ""
 
     @property
     def fills(self) -> list[str]:
@@ -115,7 +150,54 @@ class Colouring:
         items = [(colour, f"{name} ({used[i]})" if counts else name)
                  for i, (colour, name) in enumerate(zip(self.palette, self.names, strict=True))
                  if self.kind == "numeric" or used[i] or (self.kind == "tier" and i < 3)]
-        return legend_rows(items, self.title, note=note)
+        return legend_rows(items, self.title, note=note or self.note)
+
+
+def _percent(value: object) -> float | None:
+    """The percentile of a tier threshold like ``"p90"`` (None for a number)."""
+    if isinstance(value, str) and value.lower().startswith("p"):
+        try:
+            return float(value[1:])
+        except ValueError:
+            return None
+    return None
+
+
+def _number(value: object) -> str:
+    return f"{float(value):,.4g}"  # type: ignore[arg-type]
+
+
+def tier_rule(spec: dict[str, object], labels: dict[str, str], *, period: bool = False) -> tuple[list[str], str]:
+    """Legend names of the tiers (green, orange, red, none) saying the rule, and a note.
+
+    Percentile thresholds (``"p90"``) are relative and say so ("top 10 % of grids"); numbers are
+    fixed thresholds of the ``by`` metric ("per 100 households ≥ 60").
+    """
+    by = labels.get(str(spec.get("by", "count")), str(spec.get("by", "count")))
+    orange_p, red_p = _percent(spec.get("orange")), _percent(spec.get("red"))
+    names = []
+    if red_p is not None and orange_p is not None:
+        top, low = f"{100 - red_p:g}", f"{100 - orange_p:g}"
+        names = [labels["tier_rel_green"], labels["tier_rel_orange"].format(low=low, top=top),
+                 labels["tier_rel_red"].format(top=top)]
+        note = labels["tier_relative_period" if period else "tier_relative"]
+    elif red_p is None and orange_p is None:
+        red, orange = _number(spec.get("red")), _number(spec.get("orange"))
+        names = [labels["tier_abs_green"].format(by=by, orange=orange),
+                 labels["tier_abs_orange"].format(by=by, orange=orange, red=red),
+                 labels["tier_abs_red"].format(by=by, red=red)]
+        note = labels["tier_absolute"]
+    else:  # one relative, one fixed: say each
+        def cut(value: object) -> str:
+            share = _percent(value)
+            return _number(value) if share is None else f"p{share:g}"
+
+        orange, red = cut(spec.get("orange")), cut(spec.get("red"))
+        names = [labels["tier_abs_green"].format(by=by, orange=orange),
+                 labels["tier_abs_orange"].format(by=by, orange=orange, red=red),
+                 labels["tier_abs_red"].format(by=by, red=red)]
+        note = labels["tier_relative_period" if period else "tier_relative"]
+    return [*names, labels["tier_none"]], note
 
 
 def legend_rows(items: list[tuple[str, str]], title: str, *, note: str = "", layer: str | None = None,

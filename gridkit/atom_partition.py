@@ -263,7 +263,8 @@ def _partition_graph(
     oversize = np.zeros(next_label, dtype=bool)
     oversize[: len(over)] = True
     if len(over):
-        notes.append(f"{len(over)} atom(s) heavier than the upper bound made oversize grids of their own")
+        notes.append(f"{len(over)} indivisible building(s) or block(s) heavier than the upper bound made "
+                     "oversize grids of their own")
     frozen = oversize.copy()
     mean = weights[rest].sum() / max(1, int((~frozen).sum()))
     plan = Plan(graph, weights, labels, mean=mean, tolerance=tolerance, rng=rng, frozen=frozen, xy=xy,

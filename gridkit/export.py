@@ -19,6 +19,10 @@ shp       ``OUT/<layer>.shp/.shx/.dbf/.prj/.cpg`` (UTF-8, the ``.cpg`` says so),
 csv       ``OUT/<layer>.csv`` (UTF-8): points as ``lon``/``lat`` (``x``/``y`` in metres for a
           projected CRS), other geometries as ``wkt``, plus a ``coord_sys`` column naming the CRS;
           column types for GDAL/QGIS in ``OUT/<layer>.csvt`` (codes stay text).
+parquet   ``OUT/<layer>.parquet``: GeoParquet 1.1 (WKB geometry, the CRS as PROJJSON in the ``geo``
+          metadata, bounding boxes per row) for city- and province-size layers, read by GDAL ≥ 3.8,
+          QGIS, DuckDB, geopandas and dask-geopandas; tables without geometry as plain Parquet.
+          Needs ``pyarrow`` (``pip install "gridkit[scale]"``).
 all       ``OUT/gridkit.gpkg``, ``OUT/geojson/``, ``OUT/shp/`` and ``OUT/csv/``.
 ========  ==========================================================================================
 
@@ -60,7 +64,8 @@ import shapely
 from gridkit.chinacoords import transform_geometries, wgs84_to_bd09, wgs84_to_gcj02
 from gridkit.crs import WGS84
 from gridkit.errors import GridkitError, GridkitWarning
-from gridkit.io import atomic_path, repair_polygons, write_csv, write_geojson
+from gridkit.io import atomic_path, repair_polygons, write_geojson
+from gridkit.tables import write_table
 
 __all__ = [
     "CRS_CHOICES",
@@ -75,10 +80,11 @@ __all__ = [
     "write_csv_layers",
     "write_geojson_layers",
     "write_gpkg_layers",
+    "write_parquet_layers",
     "write_shapefile_layers",
 ]
 
-FORMATS = ("geojson", "gpkg", "shp", "csv")
+FORMATS = ("geojson", "gpkg", "shp", "csv", "parquet")
 CRS_CHOICES = ("EPSG:4326", "EPSG:4490", "cgcs2000-gk3", "cgcs2000-gk3-cm", "cgcs2000-gk3:<zone|CM>",
                "gcj02", "bd09")
 GPKG_NAME = "gridkit.gpkg"
@@ -388,6 +394,30 @@ def write_gpkg_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLik
     return [Path(path)]
 
 
+def write_parquet_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str],
+                         target: ExportCRS) -> list[Path]:
+    """Write each layer (prepared in ``target``) as ``folder/<name>.parquet``, atomically.
+
+    Spatial layers as GeoParquet 1.1 (geometry as WKB, ``geo`` metadata with the CRS, a ``bbox``
+    covering column so readers can skip row groups by area); tables as plain Parquet.
+    """
+    try:
+        import pyarrow  # noqa: F401, PLC0415 - only for this format
+    except ImportError as exc:
+        raise GridkitError('GeoParquet needs pyarrow: pip install "gridkit[scale]" (or pip install pyarrow)') from exc
+    written = []
+    for name, frame in layers.items():
+        table = _flatten_values(frame, datetimes_as_text=False)
+        path = Path(folder) / f"{name}.parquet"
+        with atomic_path(path) as tmp:
+            if _is_spatial(table):
+                gpd.GeoDataFrame(table).to_parquet(tmp, index=False, schema_version="1.1.0", write_covering_bbox=True)
+            else:
+                pd.DataFrame(table).to_parquet(tmp, index=False)
+        written.append(path)
+    return written
+
+
 def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str],
                      target: ExportCRS, *, excel: bool = False) -> list[Path]:
     """Write each layer as ``folder/<name>.csv`` (UTF-8).
@@ -400,27 +430,9 @@ def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLi
         table = _flatten_values(frame, datetimes_as_text=False)
         if _is_spatial(table):
             table = _geometry_to_columns(table, target)
-        types = ",".join(f'"{_csvt_type(table[col])}"' for col in table.columns)
-        with atomic_path(Path(folder) / f"{name}.csvt") as tmp:
-            tmp.write_text(types + "\n", encoding="utf-8")
-        written.append(write_csv(table, Path(folder) / f"{name}.csv", excel=excel))
+        # ids quoted as text, counts as integers, no "nan" (gridkit.tables); GIS layers keep area_m2
+        written.append(write_table(table, Path(folder) / f"{name}.csv", excel=excel, hectares=False))
     return written
-
-
-_CSVT_BY_NAME = {"wkt": "WKT", "lon": "CoordX", "x": "CoordX", "lat": "CoordY", "y": "CoordY"}
-_CSVT_BY_DTYPE = (
-    (pd.api.types.is_bool_dtype, "String"),
-    (pd.api.types.is_integer_dtype, "Integer64"),
-    (pd.api.types.is_float_dtype, "Real"),
-    (pd.api.types.is_datetime64_any_dtype, "DateTime"),
-)
-
-
-def _csvt_type(series: pd.Series) -> str:
-    """GDAL/QGIS ``.csvt`` column type: ids stay text, coordinates are recognised as such."""
-    if series.name in _CSVT_BY_NAME:
-        return _CSVT_BY_NAME[str(series.name)]
-    return next((kind for test, kind in _CSVT_BY_DTYPE if test(series)), "String")
 
 
 #: coordinate columns a spatial layer may carry beside its geometry (a roster's lon/lat): in a CSV they
@@ -643,8 +655,8 @@ def export(
     path_or_folder
         The output folder (created if needed); for ``format="gpkg"`` also a ``.gpkg`` file path.
     format
-        ``"geojson"``, ``"gpkg"``, ``"shp"``, ``"csv"`` or ``"all"`` (see the module docstring for the
-        files each writes).
+        ``"geojson"``, ``"gpkg"``, ``"shp"``, ``"csv"``, ``"parquet"`` (GeoParquet) or ``"all"``
+        (GeoPackage, GeoJSON, Shapefile and CSV; see the module docstring for the files each writes).
     crs
         ``"EPSG:4326"`` (default), ``"EPSG:4490"``, ``"cgcs2000-gk3"``, ``"cgcs2000-gk3-cm"``,
         ``"cgcs2000-gk3:<zone or CM>"``, ``"gcj02"``, ``"bd09"`` or ``"EPSG:<code>"``.
@@ -668,7 +680,7 @@ def export(
     out = Path(path_or_folder)
     if fmt == "gpkg":
         return write_gpkg_layers(prepared, out if out.suffix.lower() == ".gpkg" else out / GPKG_NAME, target)
-    if out.suffix.lower() in {".gpkg", ".geojson", ".json", ".shp", ".csv"}:
+    if out.suffix.lower() in {".gpkg", ".geojson", ".json", ".shp", ".csv", ".parquet"}:
         raise GridkitError(f"format {fmt} writes one file per layer: give a folder, not {out.name!r}", source=out)
     if fmt == "geojson":
         return write_geojson_layers(prepared, out, target, crs_member=geojson_crs_member)
@@ -676,6 +688,8 @@ def export(
         return write_shapefile_layers(prepared, out, target)
     if fmt == "csv":
         return write_csv_layers(prepared, out, target, excel=excel)
+    if fmt == "parquet":
+        return write_parquet_layers(prepared, out, target)
     written = write_gpkg_layers(prepared, out / GPKG_NAME, target)
     if target.is_wgs84 or target.shift is not None or geojson_crs_member:
         written += write_geojson_layers(prepared, out / "geojson", target, crs_member=geojson_crs_member)

@@ -15,6 +15,7 @@ page needs no network: government intranets and test machines have none.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import re
 from collections.abc import Iterable
@@ -27,9 +28,10 @@ import numpy as np
 import pandas as pd
 from folium.plugins import HeatMap
 
+from gridkit._maps_context import community_names, grid_label_texts
 from gridkit._maps_data import (
     bounds,
-    community_outlines,
+    data_notices,
     heat_radius_m,
     json_ready,
     label_geometry,
@@ -43,37 +45,49 @@ from gridkit._maps_data import (
     with_stats,
 )
 from gridkit._maps_js import GridLabels, HeatStyle, Legend, Style, TimeSlider, Title
+from gridkit._maps_layers import CONTEXT_LAYERS, add_context, add_hotspots, add_kde, add_routes, add_wardens
+from gridkit._maps_page import PAPERS, NorthArrow, Notice, PageStyle
 from gridkit._maps_style import (
     BIN_NAMES,
     CHANGE_COLOURS,
     HEAT_GRADIENT,
     LABELS,
-    OUTLINE_COLOURS,
-    ROLE_COLOURS,
     TIER_COLOURS,
     Colouring,
     grid_colouring,
     labels_for,
     legend_rows,
+    tier_rule,
 )
+from gridkit.crs import WGS84
 from gridkit.errors import GridkitError
 
 __all__ = ["CHANGE_COLOURS", "DEFAULT_SHOW", "LABELS", "TIER_COLOURS", "grids_map", "map", "offline_html",
            "save_map"]
 
-GRID_FIELDS = ("grid_id", "community_id", "period", "count", "tier", "per_100_households", "households",
+GRID_FIELDS = ("grid_id", "community_name", "warden_name", "community_id", "period", "count", "tier",
+               "per_100_households", "households",
                "population", "area_m2", "deviation", "median_hours_to_close", "on_time_share", "overdue_open",
                "change", "related", "gi_z", "gi_bin")
 #: Layers shown when the page opens (and the heat layer on maps without grids); the others are
 #: listed in the layer control, switched off.
-DEFAULT_SHOW = ("grids", "hotspots")
-_LAYERS = ("grids", "hotspots", "heat", "kde", "routes", "wardens")
+DEFAULT_SHOW = ("grids", "hotspots", *CONTEXT_LAYERS)
+_LAYERS = ("grids", "hotspots", "heat", "kde", "routes", "wardens", *CONTEXT_LAYERS)
+#: Coordinate systems of basemap tiles: WGS 84 (天地图, OSM-style servers) or GCJ-02 (高德, 腾讯).
+TILE_CRS = ("wgs84", "gcj02")
 #: Grid columns whose values are words to translate in tooltips.
 _WORDS = ("tier", "change", "role")
 
 
 def _labels(lang: str) -> dict[str, str]:
     return labels_for(lang)
+
+
+def load_tiers(sla: Any) -> dict[str, Any]:
+    """The tier thresholds in force for ``sla`` (the defaults filled in)."""
+    from gridkit.incidents import load_sla  # noqa: PLC0415
+
+    return dict(load_sla(sla)["tiers"])
 
 
 # --- grids -------------------------------------------------------------------------------------
@@ -99,13 +113,20 @@ def _grid_tooltip_frame(data: gpd.GeoDataFrame, colouring: Colouring, labels: di
 
 def _add_grids(fmap: folium.Map, data: gpd.GeoDataFrame, colouring: Colouring, labels: dict[str, str], *,
                lang: str, show: bool, slider: bool) -> tuple[folium.FeatureGroup, folium.GeoJson]:
-    """The grids layer: polygons coloured by ``colouring`` with tooltips, community outlines, code labels."""
+    """The grids layer: polygons coloured by ``colouring`` with tooltips, and their labels.
+
+    Labels read at every zoom: the community's short name and the grid's sequence (``锦里 07``)
+    where that fits on screen, the sequence where only it fits; the full code is in the tooltip.
+    """
     group = folium.FeatureGroup(name=labels["grids"], show=show)
     shown, fields = _grid_tooltip_frame(data, colouring, labels, lang, slider)
     shown["_i"] = np.arange(len(shown))
     shown["_fill"] = colouring.fills
     shown["_lx"], shown["_ly"], shown["_sz"] = label_geometry(data)
     shown[["_lx", "_ly"]] = shown[["_lx", "_ly"]].astype(object).where(shown[["_lx", "_ly"]].notna(), None)
+    if "grid_id" in data.columns or "seq" in data.columns:
+        names = data["community_name"] if "community_name" in data.columns else pd.Series([None] * len(data))
+        shown["_ll"], shown["_ls"] = grid_label_texts(data, names.reset_index(drop=True).set_axis(data.index))
     layer = folium.GeoJson(
         shown, className="gridkit-grid",
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#444444", "weight": 0.8,
@@ -114,16 +135,9 @@ def _add_grids(fmap: folium.Map, data: gpd.GeoDataFrame, colouring: Colouring, l
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]),
     )
     layer.add_to(group)
-    outlines = community_outlines(data)
-    if outlines is not None and len(outlines):
-        folium.GeoJson(outlines[[outlines.geometry.name]], interactive=False,
-                       style_function=lambda _f: {"color": "#1a1a1a", "weight": 2.2, "fill": False,
-                                                  "opacity": 0.9}).add_to(group)
     group.add_to(fmap)
-    if "grid_id" in data.columns:  # codes on the map; 15-digit codes shorten to their 3-digit sequence
-        ids = data["grid_id"].astype(str)
-        short = 3 if len(ids) and ids.str.fullmatch(r"\d{15}").all() else 0
-        GridLabels(layer.get_name(), group.get_name(), short).add_to(fmap)
+    if "_ll" in shown.columns:
+        GridLabels(layer.get_name(), group.get_name()).add_to(fmap)
     return group, layer
 
 
@@ -139,97 +153,6 @@ def _add_heat(fmap: folium.Map, points: gpd.GeoDataFrame, order: np.ndarray, lab
     heat.add_to(fmap)
     HeatStyle(heat.get_name(), radius_m).add_to(fmap)
     return heat
-
-
-# --- statistics layers, routes, wardens ----------------------------------------------------------
-
-
-def _add_hotspots(fmap: folium.Map, spots: gpd.GeoDataFrame, labels: dict[str, str], lang: str, *,
-                  show: bool, on_grids: bool) -> str:
-    """Significant Gi* cells as outlines (hot red, cold blue; thicker = more confident).
-
-    On the grid lattice (``on_grids``) the z values are in the grid tooltips and the outlines do not
-    catch the mouse; hexagons keep their own tooltips.
-    """
-    data = lonlat(spots)
-    bins = data["gi_bin"].fillna(0).astype(int)
-    data = data[bins.to_numpy() != 0]
-    bins = bins[bins != 0]
-    ident = "grid_id" if "grid_id" in data.columns else "hex_id" if "hex_id" in data.columns else None
-    fields = [c for c in (ident, "count", "gi_z", "gi_q", "gi_bin") if c and c in data.columns]
-    shown = json_ready(data, fields)
-    names = BIN_NAMES["en" if lang == "en" else "zh"]
-    shown["_colour"] = bins.map(OUTLINE_COLOURS).to_numpy()
-    shown["_weight"] = (1.0 + bins.abs()).to_numpy(dtype=float)
-    if "gi_bin" in shown.columns:
-        shown["gi_bin"] = bins.map(names).to_numpy()
-    layer = folium.GeoJson(
-        shown, name=labels["hotspots"], show=show, interactive=not on_grids,
-        style_function=lambda f: {"color": f["properties"]["_colour"], "weight": f["properties"]["_weight"],
-                                  "fillColor": f["properties"]["_colour"], "fillOpacity": 0.0 if on_grids else 0.12,
-                                  "dashArray": "6 4" if f["properties"]["_weight"] < 2.5 else None},
-        tooltip=None if on_grids or not fields else
-        folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]),
-    )
-    layer.add_to(fmap)
-    items = [(OUTLINE_COLOURS[b], f"{names[b]} ({int((bins == b).sum())})") for b in (3, 2, 1, -1, -2, -3)
-             if (bins == b).any()]
-    note = "" if items else names[0]
-    return legend_rows(items, labels["hotspots"], note=note, layer=layer.get_name(), line=True)
-
-
-def _add_kde(fmap: folium.Map, surface: gpd.GeoDataFrame, labels: dict[str, str], *, show: bool) -> str:
-    from gridkit.hotspots import kde_bands  # noqa: PLC0415
-
-    bands = lonlat(kde_bands(surface) if "band" not in surface.columns else surface)
-    colours = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
-    fills = [colours[min(i, len(colours) - 1)] for i in range(len(bands))]
-    shown = json_ready(bands, ["density"])
-    shown["_fill"] = fills
-    layer = folium.GeoJson(
-        shown, name=labels["kde"], show=show,
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": f["properties"]["_fill"],
-                                  "weight": 0.5, "fillOpacity": 0.5},
-        tooltip=folium.GeoJsonTooltip(fields=["density"], aliases=[labels["density"] + " ≥"]),
-    )
-    layer.add_to(fmap)
-    items = [(c, f"≥ {d:,.0f}") for c, d in zip(fills, bands["density"], strict=True)]
-    return legend_rows(items, labels["kde"], layer=layer.get_name())
-
-
-def _add_routes(fmap: folium.Map, routes: gpd.GeoDataFrame, labels: dict[str, str], *, show: bool) -> str:
-    data = lonlat(routes)
-    fields = [c for c in ("grid_id", "warden_id", "length_m", "minutes") if c in data.columns]
-    palette = ["#6a3d9a", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#b15928"]
-    shown = json_ready(data, fields)
-    shown["_colour"] = [palette[i % len(palette)] for i in range(len(data))]
-    layer = folium.GeoJson(
-        shown, name=labels["routes"], show=show,
-        style_function=lambda f: {"color": f["properties"]["_colour"], "weight": 3, "opacity": 0.8},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]) if fields else None,
-    )
-    layer.add_to(fmap)
-    return legend_rows([(palette[0], f"{len(data)}")], labels["routes"], layer=layer.get_name(), line=True)
-
-
-def _add_wardens(fmap: folium.Map, wardens: Any, labels: dict[str, str], *, show: bool) -> str:
-    data = lonlat(wardens)
-    fields = [c for c in ("warden_id", "name", "role", "grid_id") if c in data.columns]
-    shown = json_ready(data, fields)
-    roles = data["role"].astype(str) if "role" in data.columns else pd.Series("full_time", index=data.index)
-    if "role" in shown.columns:
-        shown["role"] = roles.map(lambda r: labels.get(r, r)).to_numpy()
-    shown["_colour"] = roles.map(ROLE_COLOURS).fillna("#444444").to_numpy()
-    layer = folium.GeoJson(
-        shown, name=labels["wardens"], show=show,
-        marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
-        style_function=lambda f: {"color": "#222222", "fillColor": f["properties"]["_colour"]},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[labels.get(f, f) for f in fields]) if fields else None,
-    )
-    layer.add_to(fmap)
-    items = [(ROLE_COLOURS[r], f"{labels.get(r, r)} ({int((roles == r).sum())})") for r in ROLE_COLOURS
-             if (roles == r).any()]
-    return legend_rows(items, labels["wardens"], layer=layer.get_name())
 
 
 # --- map ---------------------------------------------------------------------------------------
@@ -252,6 +175,91 @@ def _default_column(grids: gpd.GeoDataFrame) -> str | None:
     return None
 
 
+def _check_tiles(tiles: str | None, tiles_crs: str) -> None:
+    if tiles_crs not in TILE_CRS:
+        raise GridkitError(f"tiles_crs must be one of {', '.join(TILE_CRS)}, not {tiles_crs!r}")
+    if tiles is not None and not all(k in tiles for k in ("{z}", "{x}", "{y}")):
+        raise GridkitError(f"tiles must be a tile URL template with {{z}}, {{x}} and {{y}} (an intranet 天地图 or "
+                           f"other server you can reach), not {tiles!r}; gridkit draws no basemap by default")
+
+
+def _warden_names(grids: gpd.GeoDataFrame, wardens: Any) -> gpd.GeoDataFrame:
+    """Grids with ``warden_name``: the names of the wardens seated in each grid, police last."""
+    if wardens is None or "warden_name" in grids.columns or "grid_id" not in grids.columns:
+        return grids
+    table = pd.DataFrame(wardens)
+    if not {"grid_id", "name"} <= set(table.columns):
+        return grids
+    table = table[table["grid_id"].notna()].assign(grid_id=lambda t: t["grid_id"].astype(str))
+    if "role" in table.columns:
+        table = table.assign(_police=(table["role"].astype(str) == "police").astype(int)).sort_values("_police")
+    names = table.groupby("grid_id", sort=False)["name"].agg(lambda v: "、".join(str(x) for x in v))
+    return grids.assign(warden_name=grids["grid_id"].astype(str).map(names).astype(object))
+
+
+def _with_community_names(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None,
+                          lang: str) -> gpd.GeoDataFrame:
+    names = community_names(grids, communities, lang)
+    return grids.assign(community_name=names) if names.notna().any() else grids
+
+
+def _names_by_community(grids: Any, communities: Any) -> dict[str, str]:
+    if grids is not None and "community_name" in grids.columns and "community_id" in grids.columns:
+        return dict(zip(grids["community_id"].astype(str), grids["community_name"], strict=False))
+    if communities is not None and {"community_id", "name"} <= set(communities.columns):
+        return dict(zip(communities["community_id"].astype(str), communities["name"], strict=False))
+    return {}
+
+
+def _to_display(layer: Any, tiles_crs: str) -> Any:
+    """A layer in lon/lat as the basemap tiles expect it (GCJ-02 for Chinese web tiles)."""
+    if layer is None:
+        return None
+    data = lonlat(layer)
+    if tiles_crs != "gcj02":
+        return data
+    from gridkit.chinacoords import transform_geometries, wgs84_to_gcj02  # noqa: PLC0415
+
+    return data.set_geometry(transform_geometries(data.geometry.to_numpy(), wgs84_to_gcj02), crs=WGS84)
+
+
+def _add_layers(fmap: folium.Map, labels: dict[str, str], visible: set[str], *, lang: str,  # noqa: PLR0913
+                grids: Any, points: Any, hotspots: Any, routes: Any, wardens: Any, kde: Any, column: str | None,
+                heat: bool, time_slider: str | None, sla: Any, context: dict[str, Any]) -> tuple:
+    """Every layer, bottom to top: context, grids, kde, hot spots, heat, routes, wardens; the legend blocks."""
+    legend: list[str] = []
+    context_block = add_context(fmap, labels, visible, grids=grids, **context)
+    periods = point_periods(points, time_slider) if points is not None else None
+    grid_layer = colouring = None
+    if grids is not None:
+        colouring = grid_colouring(grids, column or _default_column(grids), labels)
+        if colouring.kind == "tier":
+            colouring.names, colouring.note = tier_rule(load_tiers(sla), labels)
+        group, grid_layer = _add_grids(fmap, grids, colouring, labels, lang=lang, show="grids" in visible,
+                                       slider=periods is not None)
+        block = colouring.legend(counts=colouring.kind in {"tier", "category"})
+        if block:
+            legend.append(f'<div class="gridkit-legend-grids" data-layer="{group.get_name()}">{block}</div>')
+    if kde is not None:
+        legend.append(add_kde(fmap, kde, labels, show="kde" in visible))
+    if hotspots is not None:
+        legend.append(add_hotspots(fmap, hotspots, labels, lang, show="hotspots" in visible,
+                                   on_grids=grids is not None and "grid_id" in hotspots.columns))
+    order = np.argsort(periods.to_numpy(dtype=str), kind="stable") if periods is not None else None
+    heat_layer = None
+    if points is not None and heat and len(points):
+        heat_layer = _add_heat(fmap, points, order if order is not None else np.arange(len(points)), labels,
+                               show="heat" in visible, radius_m=heat_radius_m(points, kde))
+        legend.append(legend_rows([(HEAT_GRADIENT[0.75], labels["incidents"])], labels["heat"],
+                                  note=labels["heat_note"], layer=heat_layer.get_name()))
+    if routes is not None:
+        legend.append(add_routes(fmap, routes, labels, show="routes" in visible))
+    if wardens is not None:
+        legend.append(add_wardens(fmap, wardens, labels, show="wardens" in visible))
+    legend.append(context_block)
+    return legend, grid_layer, heat_layer, colouring, periods, order
+
+
 def map(  # noqa: PLR0913  (one keyword per layer and option)
     grids: gpd.GeoDataFrame | None = None,
     incidents: Any = None,
@@ -259,19 +267,26 @@ def map(  # noqa: PLR0913  (one keyword per layer and option)
     routes: gpd.GeoDataFrame | None = None,
     wardens: Any = None,
     *,
+    communities: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
     column: str | None = None,
     lang: str = "zh",
-    offline: bool = False,
+    offline: bool = True,
     time_slider: str | None = "month",
     heat: bool = True,
     kde: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    tiles_crs: str = "wgs84",
     title: str | None = None,
     subtitle: str | None = None,
     show: Iterable[str] | None = None,
     sla: Any = None,
+    paper: str = "A4",
+    date: str | None = None,
 ) -> folium.Map:
-    """Return a folium map of grids, incidents, hot spots, routes and wardens.
+    """Return a folium map of grids over the district's own streets, buildings and boundaries.
 
     Parameters
     ----------
@@ -282,11 +297,18 @@ def map(  # noqa: PLR0913  (one keyword per layer and option)
     incidents
         Incident points (GeoDataFrame or :class:`~gridkit.incidents.IncidentResult`): a heat layer.
     hotspots
-        :func:`gridkit.hotspots.hotspots` output: significant cells outlined by ``gi_bin`` (±3/±2/±1).
+        :func:`gridkit.hotspots.hotspots` output: cells significant after the FDR outlined by
+        confidence (hot magenta, cold teal).
     routes
         Lines with ``grid_id``, ``warden_id``, ``length_m``, ``minutes``.
     wardens
-        Points (or a table with ``lon``/``lat``) with ``warden_id``, ``name``, ``role``, ``grid_id``.
+        Points (or a table with ``lon``/``lat``) with ``warden_id``, ``name``, ``role``, ``grid_id``;
+        their names are put on the grids they staff (tooltip ``warden_name``).
+    communities, buildings, streets
+        The user's own layers (any CRS), drawn under the grids as context: community boundaries
+        and names (``name``), building outlines, streets with their names (``name``) shown from the
+        zoom where they fit, and the street office's boundary (the outline of the communities).
+        Without ``communities`` the boundaries are the outlines of each community's grids.
     column
         Column that colours the grids: default ``tier`` when present, else ``change`` (a regenerated
         plan: kept / adjusted / split / merged / new in fixed colours), else ``deviation``. Text
@@ -294,31 +316,49 @@ def map(  # noqa: PLR0913  (one keyword per layer and option)
     lang
         ``"zh"`` (default) or ``"en"``: title, layer names, tooltips and legend.
     offline
-        Draw no basemap tiles (nothing fetched from the internet); :func:`save_map` inlines the assets.
+        True (default): :func:`save_map` and the Jupyter view inline Leaflet, so the page needs no
+        network. False loads Leaflet from its CDN.
     time_slider
         ``"month"``, ``"week"`` or None: a slider that shows one period's incidents in the heat layer
         and recolours the grids by the period's tiers (or the period's values of ``column``).
     heat
-        Draw the heat layer of incidents (a picture, not a statistic: see hot spots and ``kde``). Its
-        radius is the kernel bandwidth in metres at every zoom; its scale saturates the densest 1 %.
+        Draw the heat layer of incidents (a picture, not a statistic: see hot spots and ``kde``).
     kde
         :func:`gridkit.hotspots.kde_surface` output, drawn as density bands (hidden at first).
-    tiles
-        Folium tiles for a basemap when online (ignored when ``offline``); None draws none.
-    title, subtitle
-        Shown at the top (a district name, say); defaults: "网格事件地图" / "Grid incident map" and
-        the date span with the numbers of grids, incidents and hot spots.
+    tiles, tiles_attribution, tiles_crs
+        An optional basemap: a tile URL template (``https://intranet/tiles/{z}/{x}/{y}.png``, an
+        intranet 天地图 or other government server), its attribution, and ``"gcj02"`` when the tiles
+        are drawn in GCJ-02 (most Chinese web tiles): every layer is then shifted to GCJ-02 for
+        display. None (default) draws no basemap: the context comes from the user's own layers.
+    title, subtitle, date
+        The title block: defaults "网格事件地图" / "Grid incident map", the date span with the
+        numbers of grids, incidents and hot spots, and today's date.
     show
         Layers shown when the page opens, of ``grids``, ``hotspots``, ``heat``, ``kde``, ``routes``,
-        ``wardens`` (default :data:`DEFAULT_SHOW`, plus ``heat`` on a map without grids: over the
-        tier colours the heat muddies them); the others are off in the layer control.
+        ``wardens``, ``buildings``, ``streets``, ``street_names``, ``communities``, ``office``
+        (default :data:`DEFAULT_SHOW`: grids, hot spots and every context layer, plus ``heat`` on a map
+        without grids); the others are off in the layer control.
     sla
-        Tier thresholds (as for :func:`~gridkit.incidents.grid_stats`) for the tiers of each period.
+        Tier thresholds (as for :func:`~gridkit.incidents.grid_stats`); the legend says whether
+        they are fixed numbers or relative ranks ("top 10 % of grids").
+    paper
+        ``"A4"`` or ``"A3"``: the page prints in landscape on it (controls hidden; title block,
+        legend, north arrow, scale and date kept).
 
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> from gridkit.samples import load_sample
+    >>> s = load_sample()
+    >>> grids = gridkit.partition(s.communities, s.buildings, s.streets).grids  # doctest: +SKIP
+    >>> gridkit.map(grids, communities=s.communities, streets=s.streets, buildings=s.buildings)  # doctest: +SKIP
     """
+    _check_tiles(tiles, tiles_crs)
+    if paper not in PAPERS:
+        raise GridkitError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
     labels = _labels(lang)
     visible = _shown(show, grids is not None)
     points = incidents.incidents if hasattr(incidents, "quality") else incidents
@@ -327,47 +367,41 @@ def map(  # noqa: PLR0913  (one keyword per layer and option)
         points = points[points.geometry.notna() & ~points.geometry.is_empty]
     if grids is not None:
         grids = lonlat(with_hotspot_z(with_stats(grids, incidents, sla), hotspots))
+        grids = _with_community_names(_warden_names(grids, wardens), communities, lang)
+    notices = data_notices(grids, incidents, points, labels)
+    if tiles_crs == "gcj02":
+        grids, points, hotspots, routes, wardens, kde, communities, buildings, streets = (
+            _to_display(x, tiles_crs) for x in (grids, points, hotspots, routes, wardens, kde, communities,
+                                                 buildings, streets))
     minx, miny, maxx, maxy = bounds([grids] if grids is not None else [points, hotspots, routes, kde, wardens])
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None if offline else tiles,
-                      control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True,
+                      prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    if tiles is not None:
+        folium.TileLayer(tiles, attr=tiles_attribution or "basemap", name=labels.get("basemap", "basemap"),
+                         overlay=False, control=False).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     Style().add_to(fmap)
-    legend: list[str] = []
-    periods = point_periods(points, time_slider) if points is not None else None
-    grid_layer = colouring = None
-    if grids is not None:
-        colouring = grid_colouring(grids, column or _default_column(grids), labels)
-        group, grid_layer = _add_grids(fmap, grids, colouring, labels, lang=lang, show="grids" in visible,
-                                       slider=periods is not None)
-        block = colouring.legend(counts=colouring.kind in {"tier", "category"})
-        if block:
-            legend.append(f'<div class="gridkit-legend-grids" data-layer="{group.get_name()}">{block}</div>')
-    if kde is not None:
-        legend.append(_add_kde(fmap, kde, labels, show="kde" in visible))
-    if hotspots is not None:
-        legend.append(_add_hotspots(fmap, hotspots, labels, lang, show="hotspots" in visible,
-                                    on_grids=grids is not None and "grid_id" in hotspots.columns))
-    order = np.argsort(periods.to_numpy(dtype=str), kind="stable") if periods is not None else None
-    heat_layer = None
-    if points is not None and heat and len(points):
-        heat_layer = _add_heat(fmap, points, order if order is not None else np.arange(len(points)), labels,
-                               show="heat" in visible, radius_m=heat_radius_m(points, kde))
-        legend.append(legend_rows([(HEAT_GRADIENT[0.5], labels["incidents"])], labels["heat"],
-                                  note=labels["heat_note"], layer=heat_layer.get_name()))
-    if routes is not None:
-        legend.append(_add_routes(fmap, routes, labels, show="routes" in visible))
-    if wardens is not None:
-        legend.append(_add_wardens(fmap, wardens, labels, show="wardens" in visible))
+    PageStyle(paper).add_to(fmap)
+    names = _names_by_community(grids, communities)
+    legend, grid_layer, heat_layer, colouring, periods, order = _add_layers(
+        fmap, labels, visible, lang=lang, grids=grids, points=points, hotspots=hotspots, routes=routes,
+        wardens=wardens, kde=kde, column=column, heat=heat, time_slider=time_slider, sla=sla,
+        context={"communities": communities, "buildings": buildings, "streets": streets, "names": names})
     if any(legend):
         Legend("".join(legend)).add_to(fmap)
     if periods is not None:
         _add_slider(fmap, points, periods, order, grids, (grid_layer, heat_layer), colouring, labels, time_slider,
                     sla)
     default_title = labels["title_incidents"] if points is not None else labels["title_grids"]
-    Title(title or default_title, summary_line(labels, grids, points, hotspots) if subtitle is None else subtitle) \
-        .add_to(fmap)
+    made = labels["made"].format(date=date or dt.date.today().isoformat())
+    Title(title or default_title, summary_line(labels, grids, points, hotspots) if subtitle is None else subtitle,
+          made).add_to(fmap)
+    NorthArrow(labels["north"]).add_to(fmap)
+    if notices:
+        Notice(notices).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.gridkit_offline = offline
+    fmap.gridkit_notices = notices
     if offline:  # Jupyter shows the self-contained page too, not one that asks a CDN for Leaflet
         fmap._repr_html_ = lambda **_kw: _iframe(offline_html(fmap))
     return fmap
@@ -478,9 +512,6 @@ def offline_html(fmap: folium.Map) -> str:
     remote = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
     if remote:
         raise GridkitError(f"cannot make the page offline: it still loads {remote[0]}")
-    if re.search(r"L\.tileLayer\(\s*\"https?://", html):
-        raise GridkitError("cannot make the page offline: it draws basemap tiles from the internet; "
-                           "make the map with offline=True or tiles=None")
     return re.sub("\x00GRIDKIT-ASSET-(\\d+)\x00", lambda m: inlined[int(m.group(1))], html)
 
 
@@ -495,7 +526,7 @@ def save_map(fmap: folium.Map, path: str | os.PathLike[str], *, offline: bool = 
         The ``.html`` file to write.
     offline
         Inline Leaflet and Leaflet.heat (from the npm packages, :mod:`gridkit._assets`) so the page
-        needs no network; a map with an internet basemap cannot be saved offline.
+        needs no network (a basemap the user asked for with ``tiles`` still comes from that server).
 
     Returns
     -------

@@ -162,7 +162,7 @@ def test_bad_input_exits_3_naming_the_file(inputs, tmp_path):
         text = squash(result.output)
         assert squash(path) in text
         assert "'B00004'" in text
-        assert "row4" in text
+        assert "row4" in text or "第4行" in text
         assert "'households'" in text
         assert squash(word) in text
     assert not (tmp_path / "g.geojson").exists()

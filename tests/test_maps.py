@@ -23,7 +23,7 @@ from gridkit._maps_style import TIER_ORDER, grid_colouring, numeric_classes
 from gridkit.errors import GridkitError
 from gridkit.hotspots import hotspots, kde_surface
 from gridkit.incidents import grid_stats, prepare_incidents
-from gridkit.maps import CHANGE_COLOURS, LABELS, TIER_COLOURS, grids_map, offline_html, save_map
+from gridkit.maps import CHANGE_COLOURS, LABELS, TIER_COLOURS, grids_map, save_map
 from gridkit.maps import map as gridkit_map
 
 
@@ -154,12 +154,29 @@ def test_offline_page_needs_no_network(full_map, tmp_path):
     assert len(html) < 15_000_000
 
 
-def test_offline_refuses_a_remote_basemap(sample_layers):
-    online = gridkit_map(sample_layers[0], tiles="OpenStreetMap")
-    assert "tile.openstreetmap.org" in _html(online)
-    with pytest.raises(GridkitError, match="offline"):
-        offline_html(online)
-    assert "tile.openstreetmap.org" not in _html(gridkit_map(sample_layers[0], tiles="OpenStreetMap", offline=True))
+def test_no_basemap_by_default_and_only_a_user_tile_template(sample_layers):
+    grids = sample_layers[0]
+    html = _html(gridkit_map(grids))
+    assert "L.tileLayer" not in html
+    with pytest.raises(GridkitError, match="tile URL template"):
+        gridkit_map(grids, tiles="OpenStreetMap")
+    template = "http://tiles.intranet.example/{z}/{x}/{y}.png"
+    fmap = gridkit_map(grids, tiles=template, tiles_attribution="区政务网底图")
+    assert template in _html(fmap)
+    # GCJ-02 tiles: the grids are shifted for display by the GCJ-02 offset (some hundred metres in Chengdu)
+    plain = _child(gridkit_map(grids, tiles=template), folium.Map) or fmap
+    shifted = gridkit_map(grids, tiles=template, tiles_crs="gcj02")
+    assert shifted.location[1] - plain.location[1] > 0.001
+    with pytest.raises(GridkitError, match="tiles_crs"):
+        gridkit_map(grids, tiles=template, tiles_crs="bd09x")
+
+
+def test_map_is_offline_by_default(sample_layers):
+    fmap = gridkit_map(sample_layers[0])
+    assert fmap.gridkit_offline is True
+    page = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", fmap._repr_html_()).group(1)).decode("utf-8")
+    assert "cdn.jsdelivr" not in page
+    assert "L.map(" in page
 
 
 def test_nothing_to_map_is_an_error():
@@ -245,13 +262,96 @@ def test_title_names_the_district_span_and_counts(sample_layers):
     assert _child(gridkit_map(with_stats, subtitle=""), Title).subtitle == ""
 
 
-def test_grid_codes_are_labelled_from_the_features(full_map, sample_layers):
-    labels = _child(full_map, GridLabels)
-    assert labels.short == 3  # 15-digit codes: the 3-digit sequence where the full code does not fit
-    html = _html(full_map)
-    assert '"_lx"' in html
-    assert '"_sz"' in html
-    assert "gridkit-label" in html
+def test_grid_labels_are_community_name_and_sequence(sample, sample_layers):
+    grids = sample_layers[0]
+    fmap = gridkit_map(grids, communities=sample.communities)
+    assert _child(fmap, GridLabels) is not None
+    html = _html(fmap)
+    first = grids.iloc[0]
+    name = sample.communities.set_index("community_id").loc[first["community_id"], "name"]
+    assert shown(f"{name.removesuffix('社区')} {int(first['seq']):02d}", html)  # 锦里 01: reads at every zoom
+    assert shown(name, html)  # the full community name is in the tooltip
+    assert first["grid_id"] in html  # and so is the full code
+    for village in sample.communities["name"]:
+        assert shown(village, html)
+
+
+def test_context_layers_come_from_the_users_data(sample, sample_layers):
+    from gridkit._maps_page import ContextLayer, ZoomLabels  # noqa: PLC0415
+
+    grids = sample_layers[0]
+    fmap = gridkit_map(grids, communities=sample.communities, buildings=sample.buildings, streets=sample.streets)
+    layers = {c.layer_name: c for c in fmap._children.values() if isinstance(c, ContextLayer | ZoomLabels)}
+    zh = LABELS["zh"]
+    assert len(layers[zh["buildings"]].paths) == int(sample.buildings.geom_type.isin(["Polygon"]).sum())
+    assert len(layers[zh["streets"]].paths) >= len(sample.streets)
+    names = {row[2] for row in layers[zh["street_names"]].rows}
+    assert names == set(sample.streets["name"].dropna())
+    assert all(16 <= row[3] <= 19 for row in layers[zh["street_names"]].rows)  # names from the zoom they fit
+    assert len(layers[zh["communities"]].paths) == len(sample.communities)
+    assert {row[2] for row in layers[zh["community_names"]].rows} == set(sample.communities["name"])
+    assert layers[zh["office"]].paths
+    html = _html(fmap)
+    assert html.index(layers[zh["buildings"]].get_name()) < html.index("gridkit-grid")  # under the grids
+    # streets without a name get no label, never a "nan"
+    unnamed = sample.streets.assign(name=[None] * len(sample.streets))
+    plain = gridkit_map(grids, streets=unnamed)
+    assert not [c for c in plain._children.values() if isinstance(c, ZoomLabels) and c.layer_name == zh["street_names"]]
+    assert "nan" not in json.dumps([c.rows for c in plain._children.values() if isinstance(c, ZoomLabels)])
+
+
+def test_tier_legend_says_whether_tiers_are_relative_or_fixed(sample_layers):
+    _grids, prepared, with_stats, *_ = sample_layers
+    html = _html(gridkit_map(with_stats, prepared))
+    assert shown("红: 排名前 10% 的网格", html)
+    assert shown("相对分级", html)
+    fixed = {"tiers": {"by": "per_100_households", "orange": 30, "red": 60}}
+    stats = grid_stats(prepared, with_stats[["grid_id", "households", "geometry"]], sla=fixed)
+    grids = with_stats.drop(columns=["tier"]).merge(stats[["grid_id"]].assign(tier=stats["tier"]), on="grid_id")
+    en = _html(gridkit_map(grids, lang="en", sla=fixed))
+    assert shown("red: Incidents per 100 households ≥ 60", en)
+    assert shown("fixed thresholds", en)
+    assert not shown("relative tiers", en)
+
+
+def test_red_means_one_thing_on_a_map():
+    from gridkit._maps_style import DIVERGING, HEAT_GRADIENT, OUTLINE_COLOURS, ROLE_COLOURS, ROUTE_COLOUR  # noqa: PLC0415
+
+    tiers = {TIER_COLOURS["red"], TIER_COLOURS["orange"], TIER_COLOURS["green"]}
+    others = {*OUTLINE_COLOURS.values(), *ROLE_COLOURS.values(), ROUTE_COLOUR, *HEAT_GRADIENT.values(), *DIVERGING}
+    assert not tiers & others
+
+    def reddish(colour: str) -> bool:
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return r > 180 and g < 90 and b < 90
+
+    assert not [c for c in others if reddish(c)]
+
+
+def test_swapped_coordinates_raise_a_map_warning(sample_layers):
+    grids, prepared, *_ = sample_layers
+    points = prepared.incidents[["reported_at", "geometry"]].copy()
+    swapped = points.set_geometry(gpd.points_from_xy(points.geometry.y, points.geometry.x), crs=4326)
+    fmap = gridkit_map(grids, swapped)
+    assert any("落在网格之外" in n for n in fmap.gridkit_notices)
+    assert "gridkit-notice" in _html(fmap)
+    assert gridkit_map(grids, points).gridkit_notices == []
+    # nothing joined: every grid green only because no incident lies in any grid
+    far = points.set_geometry(points.geometry.translate(0.5, 0.0))
+    assert gridkit_map(grids, far, lang="en").gridkit_notices
+
+
+def test_page_has_a_cjk_font_fallback_and_a_print_stylesheet(sample_layers, tmp_path):
+    html = save_map(gridkit_map(sample_layers[0], paper="A3"), tmp_path / "a3.html").read_text(encoding="utf-8")
+    assert "Noto Sans CJK SC" in html
+    assert "Microsoft YaHei" in html
+    assert "@media print" in html
+    assert "size:A3 landscape" in html
+    assert ".leaflet-control-layers" in html.rsplit("@media print", 1)[1]  # controls hidden on paper
+    assert "gridkit-north" in html
+    assert shown("制图日期", html)
+    with pytest.raises(GridkitError, match="paper"):
+        gridkit_map(sample_layers[0], paper="Letter")
 
 
 def test_heat_radius_follows_the_kernel_bandwidth(sample_layers, full_map):

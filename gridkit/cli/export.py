@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.export import FORMATS, export, resolve_crs
 
@@ -40,8 +40,7 @@ def read_table_or_layer(path: Path, label: str) -> pd.DataFrame:
         raise InputDataError(f"{label} file does not exist", source=path)
     if path.suffix.lower() not in {".csv", ".txt", ".tsv"}:
         return io.read_layer(path, label=label)
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    header = pd.read_csv(path, sep=sep, encoding="utf-8-sig", nrows=0).columns
+    header = io.read_table(path, label=label, nrows=0).columns
     if {c.lower() for c in header} & _COORD_NAMES:
         layer = io.read_layer(path, label=label)
         lower = {c.lower(): c for c in header}
@@ -49,11 +48,9 @@ def read_table_or_layer(path: Path, label: str) -> pd.DataFrame:
         layer = layer.drop(columns=list(pair))  # now the geometry: they would not follow a change of CRS
         for col in header:
             if _id_like(col) and col in layer.columns:
-                layer[col] = pd.read_csv(path, sep=sep, encoding="utf-8-sig", usecols=[col], dtype=str)[col].to_numpy()
+                layer[col] = io.read_table(path, label=label, usecols=[col], dtype=str)[col].to_numpy()
         return layer
-    table = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype={c: str for c in header if _id_like(c)})
-    table.attrs["source"] = str(path)
-    return table
+    return io.read_table(path, label=label, dtype={c: str for c in header if _id_like(c)})
 
 
 def _id_like(col: str) -> bool:
@@ -79,7 +76,7 @@ def export_command(
         "--geojson-crs-member", help="Allow non-RFC 7946 GeoJSON with a crs member for other CRSs")] = False,
     excel: Annotated[bool, typer.Option(
         "--excel", help="CSV with a UTF-8 byte-order mark so Excel shows Chinese / CSV 兼容 Excel 中文")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Export grids and results for the city GIS: GeoPackage, Shapefile, GeoJSON, CSV / 导出至城市 GIS.
 
@@ -107,7 +104,7 @@ def export_command(
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     for item in caught:
-        console.print(f"[yellow]{_m(lang, 'note')}:[/] {item.message}")
+        print_note(item.message, lang)
     view = Table(title=f"{_m(lang, 'wrote')} {len(written)} {_m(lang, 'files')} ({label})")
     view.add_column(_m(lang, "layer"))
     view.add_column(_m(lang, "rows"), justify="right")

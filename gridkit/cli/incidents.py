@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridkit import io
-from gridkit.cli._common import EXIT_INVARIANT, Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input, app, console
 from gridkit.errors import GridkitError
 
 MESSAGES = {
@@ -56,7 +56,7 @@ def incidents_command(
     coords: Coords = "wgs84",
     alpha: Annotated[float, typer.Option(help="False discovery rate of hot spots")] = 0.05,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any data-quality problem is found")] = False,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Per-grid incident statistics, tiers and data quality / 事件统计与网格分级.
 
@@ -117,7 +117,7 @@ def map_command(
     title: Annotated[str | None, typer.Option(help="Title, e.g. the district name / 标题")] = None,
     show: Annotated[str | None, typer.Option(
         help="Layers shown at first: grids,hotspots,heat,kde,routes,wardens / 默认显示图层")] = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Map of grids, incidents, hot spots, routes and wardens / 网格事件地图.
 

@@ -13,7 +13,9 @@ from rich.table import Table
 
 from gridkit import io
 from gridkit.cli._common import (
+    DEFAULT_LANG,
     BuildingIdCol,
+    By,
     CommunityIdCol,
     HouseholdsCol,
     Lang,
@@ -22,8 +24,10 @@ from gridkit.cli._common import (
     _fail_input,
     app,
     console,
+    print_note,
 )
 from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.publish import check_writable, manifest_path, publish_files
 from gridkit.regenerate import RegenerateResult, regenerate
 
 MESSAGES = {
@@ -91,8 +95,7 @@ def regenerate_command(
     streets: Annotated[Path | None, typer.Option(help="Street centrelines / 街巷中心线")] = None,
     target: Annotated[float | None, typer.Option(help="Target per grid (households, persons or m²) / 目标规模")] = None,
     tolerance: Annotated[float, typer.Option(help="Two-sided tolerance, 0.1 = ±10 % / 容差")] = 0.1,
-    by: Annotated[str, typer.Option(help="households, population or area (as the previous plan) / 均衡指标")] = \
-        "households",
+    by: By = "households",
     seed: Annotated[int, typer.Option(help="Random seed (deterministic per seed)")] = 0,
     out: Annotated[Path | None, typer.Option(help="New grids (.geojson or .gpkg) / 新网格")] = None,
     assignment: Annotated[Path | None, typer.Option(help="New building → grid CSV / 新对应表")] = None,
@@ -110,7 +113,7 @@ def regenerate_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Regenerate grids after a data change, keeping codes and moving few households / 动态调整网格.
 
@@ -127,6 +130,9 @@ def regenerate_command(
     if register_out is None and out is not None:
         register_out = register_path(out)
     _outputs_ok(previous, previous_assignment, [out, assignment, report, register_out], lang)
+    for path in (out, assignment, report, register_out):
+        if path is not None and not dry_run:
+            check_writable(path)  # before the work, not after it
     if register is None and register_path(previous).exists():
         register = register_path(previous)
     try:
@@ -139,15 +145,21 @@ def regenerate_command(
                                                  households=households_col, population=population_col))
         for item in caught:
             if issubclass(item.category, GridkitWarning):
-                console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+                print_note(item.message, lang)
         _print_report(result, lang)
         if dry_run or out is None or assignment is None or report is None or register_out is None:
             console.print(_m(lang, "dry"))
             return
-        io.write_layer(result.grids, out, layer="grids")
-        io.write_csv(result.assignment, assignment)
-        io.write_csv(result.report, report)
-        io.write_csv(result.register, register_out)
+        notes: list[str] = []
+        # the new grids, assignment, change report and register are one plan, published together
+        targets = {"grids": out, "assignment": assignment, "report": report, "register": register_out}
+        with publish_files(targets, manifest=manifest_path(out), command="regenerate", notes=notes) as staged:
+            io.write_layer(result.grids, staged["grids"], layer="grids")
+            io.write_csv(result.assignment, staged["assignment"])
+            io.write_csv(result.report, staged["report"])
+            io.write_csv(result.register, staged["register"])
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
+    for note in notes:
+        console.print(f"[yellow]{_m(lang, 'warn')}:[/] {note}")
     console.print(f"{_m(lang, 'wrote')} {out}, {assignment}, {report}, {register_out}")

@@ -10,9 +10,10 @@ import pandas as pd
 import typer
 
 from gridkit import io
-from gridkit.cli._common import Lang, _fail_input, app, console
+from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.network import graph_from_osm, street_graph
+from gridkit.roles import is_grid_warden, normalise_roles
 from gridkit.routes import patrol_routes, routes_for_export
 
 ROUTE_MESSAGES = {
@@ -47,7 +48,7 @@ def routes_command(
              "nearest street) / 模式")] = "streets",
     buildings: Annotated[Path | None, typer.Option(help="Buildings for --mode buildings / 建筑")] = None,
     snap_m: Annotated[float, typer.Option(help="Snap street ends closer than this, metres / 端点吸附容差")] = 0.5,
-    lang: Lang = "zh",
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Shortest closed patrol route per grid along every street (Chinese Postman) / 巡查路线.
 
@@ -67,16 +68,18 @@ def routes_command(
             if role:
                 if "role" not in station_layer:
                     raise InputDataError("stations have no role column", source=stations, column="role")
-                station_layer = station_layer[station_layer["role"].isin(role)]
+                wanted = set(normalise_roles(pd.Series(role), source="--role", column="--role"))
+                mine = normalise_roles(station_layer["role"], source=stations)
+                station_layer = station_layer[mine.isin(wanted).to_numpy()]
             elif "role" in station_layer:  # police and volunteers do not walk a grid's patrol route
-                station_layer = station_layer[station_layer["role"].isin(["full_time", "part_time"])]
+                station_layer = station_layer[is_grid_warden(station_layer["role"])]
         building_layer = io.read_layer(buildings, label="buildings") if buildings is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             routes = patrol_routes(grid_layer, graph, stations=station_layer, include_boundary=include_boundary,
                                    speed_kmh=speed_kmh, mode=mode, buildings=building_layer)
         for item in caught:
-            console.print(f"[yellow]{_m(lang, 'warn')}:[/] {item.message}")
+            print_note(item.message, lang)
         layer = routes_for_export(routes)
         io.write_layer(layer, out, layer="routes")
     except GridkitError as exc:
