@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["BalanceBound", "balance_bound", "best_grid_count", "describe_balance_limit",
-           "greedy_deviation", "quiet_highs"]
+           "greedy_deviation", "quiet_highs", "tolerance_reachable"]
 
 #: Atoms kept indivisible in the model (the heaviest); lighter ones become a divisible fluid.
 MAX_INTEGER_ATOMS = 160
@@ -30,6 +30,7 @@ _EPS = 1e-9
 
 
 _BANNER_SHOWN = False
+_LAST_STATUS: list[object] = [None]  # status of the last model solved (infeasible or not)
 
 
 def quiet_highs(time_limit: float) -> object:
@@ -159,11 +160,14 @@ def balance_bound(weights: np.ndarray, k: int, *, time_limit: float = 1.0,
     return BalanceBound(k, max(quick, lower), best if exact or fluid <= _EPS else float("nan"), exact)
 
 
-def _assignment_model(w: np.ndarray, fluid: float, k: int, *, time_limit: float) -> tuple[float, float, bool]:
+def _assignment_model(w: np.ndarray, fluid: float, k: int, *, time_limit: float,
+                      d_max: float | None = None) -> tuple[float, float, bool]:
     """Minimum d such that every grid's load is within [1 − d, 1 + d] (weights in means); HiGHS MILP.
 
     Atoms are sorted heaviest first and atom ``i`` may only go to grids ``0..i`` (the grids are
-    identical: this removes symmetric copies of each solution, not solutions).
+    identical: this removes symmetric copies of each solution, not solutions). With ``d_max`` the
+    model only asks whether d ≤ ``d_max`` is feasible (no objective: HiGHS stops at the first
+    solution).
     """
     import highspy  # noqa: PLC0415
 
@@ -177,13 +181,13 @@ def _assignment_model(w: np.ndarray, fluid: float, k: int, *, time_limit: float)
     n_cols = nx + k + 1
     d_col = nx + k
     lower = np.zeros(n_cols)
-    upper = np.r_[np.ones(nx), np.full(k, fluid), 1e6]
+    upper = np.r_[np.ones(nx), np.full(k, fluid), 1e6 if d_max is None else float(d_max)]
     h = quiet_highs(time_limit)
     h.setOptionValue("mip_rel_gap", 1e-6)
     h.setOptionValue("mip_abs_gap", 1e-6)
     h.addVars(n_cols, lower, upper)
     cost = np.zeros(n_cols)
-    cost[d_col] = 1.0
+    cost[d_col] = 1.0 if d_max is None else 0.0
     h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32), np.full(nx, highspy.HighsVarType.kInteger))
     inf = highspy.kHighsInf
@@ -220,6 +224,7 @@ def _solve(h: object) -> tuple[float, float, bool]:
 
     h.run()
     status = h.getModelStatus()
+    _LAST_STATUS[0] = status
     info = h.getInfo()
     if status == highspy.HighsModelStatus.kInfeasible:
         return 1.0, float("nan"), False
@@ -233,6 +238,33 @@ def _solve(h: object) -> tuple[float, float, bool]:
     return max(0.0, dual), best, optimal
 
 
+def tolerance_reachable(weights: np.ndarray, k: int, tolerance: float, *, time_limit: float = 0.5,
+                        max_integer_atoms: int = MAX_INTEGER_ATOMS) -> bool | None:
+    """Whether some assignment of the atoms to ``k`` grids keeps every grid within ``tolerance``.
+
+    Contiguity is relaxed, so False is a proof that no plan reaches the tolerance; True only says
+    the weights allow it. None when HiGHS ran out of time. Cheap checks come first (the heaviest
+    atom; a greedy assignment), then a feasibility model that stops at its first solution.
+    """
+    weights = np.asarray(weights, dtype=float)
+    if k <= 1 or weights.sum() <= 0:
+        return True
+    if _quick_lower(weights, k) > tolerance + 1e-12:
+        return False
+    if greedy_deviation(weights, k) <= tolerance:
+        return True
+    order = np.argsort(-weights, kind="stable")
+    mean = weights.sum() / k
+    heavy, fluid = order[:max_integer_atoms], float(weights[order[max_integer_atoms:]].sum())
+    import highspy  # noqa: PLC0415
+
+    lower, _best, optimal = _assignment_model(weights[heavy] / mean, fluid / mean, k, time_limit=time_limit,
+                                              d_max=tolerance)
+    if optimal:
+        return True
+    return False if lower >= 1.0 and _LAST_STATUS[0] == highspy.HighsModelStatus.kInfeasible else None
+
+
 def best_grid_count(weights: np.ndarray, k: int, *, tolerance: float, time_limit: float = 1.0,
                     candidates: tuple[int, ...] = (0, -1, 1)) -> tuple[int, dict[int, BalanceBound]]:
     """The grid count near ``k`` with the smallest proven balance bound (``k`` first on ties).
@@ -241,6 +273,8 @@ def best_grid_count(weights: np.ndarray, k: int, *, tolerance: float, time_limit
     ``k`` is kept wherever its bound allows the tolerance.
     """
     bounds: dict[int, BalanceBound] = {}
+    if 0 in candidates and tolerance_reachable(weights, k, tolerance):
+        return k, bounds
     for step in candidates:
         count = k + step
         if count < 1 or count > max(1, int((np.asarray(weights) > _EPS).sum())):

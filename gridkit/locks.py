@@ -99,26 +99,9 @@ def partition_around_locked(
     for layer, col, label in ((comm, id_col, "communities"), (bld, bid_col, "buildings")):
         if col not in layer.columns:
             raise InputDataError(f"{label} need a {col} column", source=source_name(layer), column=col)
-    locks = locked.to_crs(comm.crs).reset_index(drop=True)
+    locks, lock_community, carved = _carve(comm, locked, id_col)
     lock_geoms = locks.geometry.to_numpy()
-    lock_community = polygon_holding(representative_points(lock_geoms), comm.geometry.to_numpy())
-    if (lock_community < 0).any():
-        row = int(np.flatnonzero(lock_community < 0)[0])
-        raise InputDataError("locked grid lies outside every community", source=source_name(locked), row=row,
-                             feature=locks["grid_id"].iloc[row], column="geometry")
-    points = representative_points(bld.to_crs(comm.crs).geometry.to_numpy())
-    building_lock = polygon_holding(points, lock_geoms)
-    carved = comm.copy()
-    geoms = carved.geometry.to_numpy().copy()
-    for c in np.unique(lock_community):
-        rest = shapely.difference(geoms[c], shapely.union_all(lock_geoms[lock_community == c]))
-        parts = shapely.get_parts(rest)
-        parts = parts[shapely.area(parts) > 1e-9 * max(geoms[c].area, 1e-12)] if len(parts) else parts
-        if len(parts) == 0:
-            raise GridkitError(f"community {comm[id_col].iloc[c]!r} is covered by its locked grids: nothing "
-                               "is left to plan (unlock a grid or leave the community out)")
-        geoms[c] = shapely.union_all(parts)
-    carved = carved.set_geometry(geoms, crs=comm.crs)
+    building_lock = polygon_holding(representative_points(bld.to_crs(comm.crs).geometry.to_numpy()), lock_geoms)
     free = bld[building_lock < 0]
     result = partition(carved, free, streets, columns=columns, tolerance=tolerance, by=by, **options)
     kept = _kept_grids(locks, lock_community, comm, bld, building_lock, result.grids.crs,
@@ -135,6 +118,28 @@ def partition_around_locked(
     result.grids = grids
     result.report = _lock_report(result.report, grids, tolerance)
     return result
+
+
+def _carve(comm: gpd.GeoDataFrame, locked: gpd.GeoDataFrame,
+           id_col: str) -> tuple[gpd.GeoDataFrame, np.ndarray, gpd.GeoDataFrame]:
+    """Locked grids in the communities' CRS, the community row of each, and the communities without them."""
+    locks = locked.to_crs(comm.crs).reset_index(drop=True)
+    lock_geoms = locks.geometry.to_numpy()
+    lock_community = polygon_holding(representative_points(lock_geoms), comm.geometry.to_numpy())
+    if (lock_community < 0).any():
+        row = int(np.flatnonzero(lock_community < 0)[0])
+        raise InputDataError("locked grid lies outside every community", source=source_name(locked), row=row,
+                             feature=locks["grid_id"].iloc[row], column="geometry")
+    geoms = comm.geometry.to_numpy().copy()
+    for c in np.unique(lock_community):
+        rest = shapely.difference(geoms[c], shapely.union_all(lock_geoms[lock_community == c]))
+        parts = shapely.get_parts(rest)
+        parts = parts[shapely.area(parts) > 1e-9 * max(geoms[c].area, 1e-12)] if len(parts) else parts
+        if len(parts) == 0:
+            raise GridkitError(f"community {comm[id_col].iloc[c]!r} is covered by its locked grids: nothing "
+                               "is left to plan (unlock a grid or leave the community out)")
+        geoms[c] = shapely.union_all(parts)
+    return locks, lock_community, comm.set_geometry(geoms, crs=comm.crs)
 
 
 def _kept_grids(locks: gpd.GeoDataFrame, lock_community: np.ndarray, comm: gpd.GeoDataFrame,
@@ -222,3 +227,93 @@ def _lock_report(report: pd.DataFrame, grids: gpd.GeoDataFrame, tolerance: float
                      "max_abs_deviation": float(dev.max()) if len(dev) else 0.0, "share_within_tolerance": within,
                      "status": status, "message": "; ".join(notes)})
     return pd.DataFrame(rows)
+
+
+def regenerate_around_locked(
+    regenerate: Callable[..., object], previous_grids: gpd.GeoDataFrame, previous_assignment: object,
+    communities: object, buildings: object, streets: object, *, locked: gpd.GeoDataFrame, columns: dict[str, str],
+    register: object = None, **options: object,
+) -> object:
+    """Regenerate what the locked grids leave of each community; the locked grids come back unchanged.
+
+    The previous plan without its locked grids (and their buildings) is regenerated on the
+    communities without them, with the locked codes entered in the code register as active, so
+    no new grid takes a locked code. The locked grids keep polygon, code and buildings and are
+    reported as ``kept``; churn counts their households as compared and not moved.
+
+    Parameters
+    ----------
+    regenerate
+        :func:`gridkit.regenerate.regenerate` (passed in: this module sits below it).
+    previous_grids
+        The previous plan (read), with the locked grids among them.
+    locked
+        The grids to keep (:func:`locked_grids` of ``previous_grids``).
+    previous_assignment, communities, buildings, streets, columns, register, options
+        As for ``regenerate``.
+    """
+    comm = read_layer(communities, label="communities")
+    bld = read_layer(buildings, label="buildings")
+    id_col = columns.get("community_id", "community_id")
+    bid_col = columns.get("building_id", "building_id")
+    links = (previous_assignment.copy() if isinstance(previous_assignment, pd.DataFrame)
+             else pd.read_csv(previous_assignment, dtype={"building_id": str, "grid_id": str}))
+    links["building_id"] = links["building_id"].astype(str)
+    links["grid_id"] = links["grid_id"].astype("string")
+    codes = set(locked["grid_id"].astype(str))
+    locks, lock_community, carved = _carve(comm, locked, id_col)
+    lock_geoms = locks.geometry.to_numpy()
+    building_lock = polygon_holding(representative_points(bld.to_crs(comm.crs).geometry.to_numpy()), lock_geoms)
+    rest = previous_grids[~previous_grids["grid_id"].astype(str).isin(codes)]
+    if register is None:
+        book = pd.DataFrame(columns=["grid_id", "community_id", "seq", "status", "note"])
+    elif isinstance(register, pd.DataFrame):
+        book = register.copy()
+    else:
+        book = pd.read_csv(register, dtype={"grid_id": str, "community_id": str, "status": str, "note": str})
+    seqs = [int(c[-3:]) if c[-3:].isdigit() else 0 for c in locks["grid_id"].astype(str)]
+    book = pd.concat([book[~book["grid_id"].astype(str).isin(codes)], pd.DataFrame({
+        "grid_id": locks["grid_id"].astype(str).to_numpy(), "community_id": comm[id_col].to_numpy()[lock_community],
+        "seq": seqs, "status": "active", "note": "locked"})], ignore_index=True)
+    result = regenerate(rest, links[~links["grid_id"].isin(codes)], carved, bld[building_lock < 0], streets,
+                        columns=columns, register=book, **options)
+    kept = _kept_grids(locks, lock_community, comm, bld, building_lock, result.grids.crs, id_col=id_col,
+                       hh_col=columns.get("households", "households"),
+                       pop_col=columns.get("population", "population"))
+    kept = kept.assign(change="kept", related="", seq=seqs)
+    result.grids = gpd.GeoDataFrame(pd.concat([result.grids.assign(locked=False), kept], ignore_index=True),
+                                    crs=result.grids.crs)
+    mine = building_lock >= 0
+    previous_of = dict(zip(links["building_id"], links["grid_id"], strict=False))
+    ids = bld[bid_col].astype(str).to_numpy()[mine]
+    new_grid = locks["grid_id"].astype(str).to_numpy()[building_lock[mine]]
+    before = [previous_of.get(b) for b in ids]
+    moved = np.array([p is not None and not pd.isna(p) and str(p) != g for p, g in zip(before, new_grid, strict=True)])
+    result.assignment = pd.concat([result.assignment, pd.DataFrame({
+        "building_id": ids, "grid_id": new_grid,
+        "community_id": comm[id_col].to_numpy()[lock_community[building_lock[mine]]],
+        "estimated": False, "status": "assigned", "previous_grid_id": before, "moved": moved})], ignore_index=True)
+    hh = kept["households"].to_numpy()
+    result.report = pd.concat([result.report, pd.DataFrame({
+        "grid_id": kept["grid_id"], "community_id": kept["community_id"], "change": "kept",
+        "households_before": hh, "households_after": hh, "moved_in": 0, "moved_out": 0, "buildings_added": 0,
+        "buildings_removed": 0, "related": "", "note": "locked"})], ignore_index=True)
+    _add_locked_to_summary(result.summary, bld, columns, building_lock, before, moved, len(kept))
+    return result
+
+
+def _add_locked_to_summary(summary: dict, bld: gpd.GeoDataFrame, columns: dict[str, str], building_lock: np.ndarray,
+                           before: list, moved: np.ndarray, n_locked: int) -> None:
+    hh_col = columns.get("households", "households")
+    hh = pd.to_numeric(bld[hh_col], errors="coerce").fillna(0).to_numpy(float)[building_lock >= 0] \
+        if hh_col in bld.columns else np.zeros(int((building_lock >= 0).sum()))
+    listed = np.array([b is not None and not pd.isna(b) for b in before], dtype=bool)
+    summary["households_moved"] += int(hh[moved].sum())
+    summary["households_compared"] += int(hh[listed].sum())
+    summary["households_total"] += int(hh.sum())
+    compared = summary["households_compared"]
+    summary["churn"] = float(summary["households_moved"] / compared) if compared else 0.0
+    summary["grids_before"] += n_locked
+    summary["grids_after"] += n_locked
+    summary["n_kept"] = summary.get("n_kept", 0) + n_locked
+    summary["n_locked"] = n_locked

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -115,6 +115,7 @@ def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
     crs: object = None,
     split_share: float = 0.25,
     interior_penalty: float = INTERIOR_PENALTY,
+    locked_codes: Sequence[str] | None = None,
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -157,6 +158,10 @@ def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
         As in :func:`gridkit.partition.partition`: a street block heavier than ``split_share`` ×
         target is split into building cells, and a metre of grid boundary through a block costs
         ``interior_penalty`` metres along a street. Use the values the previous plan was made with.
+    locked_codes
+        Codes of previous grids to keep exactly (polygon, code, buildings); previous grids with a
+        true ``locked`` column are kept too. The rest is regenerated around them
+        (:func:`gridkit.locks.regenerate_around_locked`).
 
     Returns
     -------
@@ -170,6 +175,16 @@ def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
     if not split_share > 0 or not interior_penalty >= 1:
         raise GridkitError(f"split_share must be positive and interior_penalty at least 1; got {split_share}, "
                            f"{interior_penalty}")
+    prev_layer = read_layer(previous_grids, label="previous grids")
+    if locked_codes is not None or "locked" in prev_layer.columns:
+        from gridkit.locks import locked_grids, regenerate_around_locked  # noqa: PLC0415
+
+        keep = locked_grids(prev_layer, locked_codes)
+        if len(keep):
+            return regenerate_around_locked(
+                regenerate, prev_layer, previous_assignment, communities, buildings, streets, locked=keep,
+                columns=dict(columns or {}), register=register, target=target, tolerance=tolerance, by=by,
+                seed=seed, outside=outside, crs=crs, split_share=split_share, interior_penalty=interior_penalty)
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
                    tolerance=tolerance, seed=seed, register=register,
                    columns=_validate.check_column_names(columns, _validate.COLUMN_KEYS), outside=outside,

@@ -127,3 +127,27 @@ def test_cli_writes_every_alternative_with_a_map(district, tmp_path):
         assert (tmp_path / f"assignment-alt{i}.csv").exists()
     table = (tmp_path / "grids-alternatives.csv").read_text(encoding="utf-8")
     assert "households_elsewhere" in table
+
+
+def test_regenerate_keeps_locked_grids(district, plans):
+    d = district
+    previous = plans.grids.copy()
+    code = str(previous["grid_id"].iloc[2])
+    buildings = d.buildings.copy()
+    buildings["households"] = (buildings["households"] * 1.3).round().astype("int64")  # everything grows
+    result = gridkit.regenerate(previous, plans.assignment, d.communities, buildings, d.streets, target=300,
+                                locked_codes=[code])
+    grids = result.grids.set_index("grid_id")
+    assert grids.geometry[code].equals_exact(previous.set_index("grid_id").geometry[code], 0)
+    assert bool(grids["locked"][code])
+    before = set(plans.assignment.loc[plans.assignment["grid_id"] == code, "building_id"])
+    after = set(result.assignment.loc[result.assignment["grid_id"] == code, "building_id"])
+    assert before == after
+    assert result.grids["grid_id"].is_unique
+    assert result.assignment["building_id"].is_unique
+    assert len(result.assignment) == len(buildings)
+    assert code in set(result.register["grid_id"])
+    metrics = evaluate(result.grids, d.communities, buildings, result.assignment)
+    assert hard_failures(metrics) == []
+    assert result.summary["n_locked"] == 1
+    assert 0 <= result.summary["churn"] <= 1

@@ -16,7 +16,13 @@ from synthetic import make_district
 
 import gridkit
 from gridkit.alignment import aligned_edge_lengths, alignment_ceiling, block_cut_bound
-from gridkit.limits import balance_bound, best_grid_count, describe_balance_limit, greedy_deviation
+from gridkit.limits import (
+    balance_bound,
+    best_grid_count,
+    describe_balance_limit,
+    greedy_deviation,
+    tolerance_reachable,
+)
 
 
 def _best_by_enumeration(w: np.ndarray, k: int) -> float:
@@ -93,7 +99,7 @@ def test_block_cut_bound_equals_enumeration(cap):
         side = (mask >> np.arange(16)) & 1 == 1
         if lo <= w[side].sum() <= hi:
             best = min(best, float(cost[side[row] != side[col]].sum()))
-    bound, optimal = block_cut_bound(row, col, cost, w, cap)
+    bound, optimal = block_cut_bound(row, col, cost, w, cap, time_limit=60.0)
     if total <= cap:
         assert bound == 0.0
     else:
@@ -155,3 +161,27 @@ def test_report_names_the_proven_limit(sample_result):
     for _, row in failing.iterrows():
         assert row["best_possible_deviation"] <= row["max_abs_deviation"] + 1e-9
         assert "best possible" in row["message"] or "optimal" in row["message"]
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_tolerance_reachable_agrees_with_enumeration(trial):
+    rng = np.random.default_rng(100 + trial)
+    n, k = int(rng.integers(4, 8)), int(rng.integers(2, 4))
+    w = rng.integers(50, 330, n).astype(float)
+    best = _best_by_enumeration(w, k)
+    for tolerance in (0.05, 0.1, 0.2):
+        assert tolerance_reachable(w, k, tolerance) == (best <= tolerance + 1e-12)
+
+
+@pytest.mark.slow
+def test_moabit_ceiling_and_bounds(moabit):
+    """Real data: every community's alignment stays under its ceiling; proven bounds never exceed what was found."""
+    result = gridkit.partition(moabit["communities_cut"], moabit["buildings"], moabit["streets"], target=300)
+    table = gridkit.evaluate(result.grids, moabit["communities_cut"], moabit["buildings"], result.assignment,
+                             streets=moabit["streets"], atoms=result.atoms)
+    rows = table[table["street_alignment"].notna()]
+    assert (rows["street_alignment"] <= rows["street_alignment_ceiling"] + 1e-9).all()
+    assert (table["through_blocks_min_m"].iloc[:-1] >= 0).all()
+    bounds = result.report["best_possible_deviation"].dropna()
+    found = result.report.loc[bounds.index, "max_abs_deviation"]
+    assert (bounds <= found + 1e-9).all()

@@ -107,6 +107,8 @@ def regenerate_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the report, write nothing / 试运行")] = False,
     outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report / 社区外建筑")] = \
         "error",
+    lock: Annotated[list[str] | None, typer.Option(
+        help="Code of a previous grid to keep exactly (repeatable; a locked column works too) / 锁定网格")] = None,
     community_id_col: CommunityIdCol = None,
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
@@ -139,6 +141,7 @@ def regenerate_command(
             result = regenerate(previous, previous_assignment, communities, buildings, streets, target=target,
                                 tolerance=tolerance, by=by, seed=seed, register=register,
                                 outside=_validate.option("outside", outside),  # type: ignore[arg-type]
+                                locked_codes=lock or None,
                                 columns=_columns(community_id=community_id_col, building_id=building_id_col,
                                                  households=households_col, population=population_col))
         for item in caught:
