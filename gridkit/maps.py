@@ -63,7 +63,7 @@ from gridkit.crs import WGS84
 from gridkit.errors import GridkitError
 
 __all__ = ["CHANGE_COLOURS", "DEFAULT_SHOW", "LABELS", "TIER_COLOURS", "grids_map", "map", "offline_html",
-           "save_map"]
+           "save_map", "tier_legend"]
 
 GRID_FIELDS = ("grid_id", "community_name", "warden_name", "community_id", "period", "count", "tier",
                "per_100_households", "households",
@@ -81,6 +81,11 @@ _WORDS = ("tier", "change", "role")
 
 def _labels(lang: str) -> dict[str, str]:
     return labels_for(lang)
+
+
+def tier_legend(sla: Any = None, lang: str = "zh") -> list[str]:
+    """Legend names of the tiers green, orange, red, none that say the rule (relative or fixed)."""
+    return tier_rule(load_tiers(sla), _labels(lang))[0]
 
 
 def load_tiers(sla: Any) -> dict[str, Any]:

@@ -55,6 +55,7 @@ ITEMS_ZH = {
     "grids without a route": "无路线网格", "read": "读入", "in_grids": "落入网格", "outside": "网格外",
     "rejected": "拒收", "flagged": "标记", "data-quality rows": "数据质量问题", "green grids": "绿色网格",
     "orange grids": "橙色网格", "red grids": "红色网格", "hot spots (FDR)": "热点(FDR)",
+    "overloaded wardens": "超负荷网格员",
 }
 
 
