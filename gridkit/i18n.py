@@ -58,7 +58,8 @@ register(r"(\d+) buildings lie outside every community and were left out of the 
 register(r"grids have no households column: tiers by incident count instead of per 100 households",
          "网格没有户数列: 按事件数而不是每百户事件数分级")
 register(r"community '([^']+)'", "社区 '{1}'")
-register(r"(\d+) of (\d+) incidents have no location or lie outside every grid", "{2} 起事件中有 {1} 起没有位置或不在任何网格内")
+register(r"(\d+) of (\d+) incidents have no location or lie outside every grid",
+         "{2} 起事件中有 {1} 起没有位置或不在任何网格内")
 register(r"they are not counted in the workload", "未计入工作量")
 # input validation (gridkit._validate, gridkit.io): the reasons; the location is composed by error_for
 register(r"value (.+) is not a non-negative integer", "值 {1} 不是非负整数")

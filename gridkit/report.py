@@ -163,8 +163,8 @@ def roster_table(grids: pd.DataFrame, staffing: pd.DataFrame | None, stats: pd.D
     out = pd.DataFrame({"grid_id": data["grid_id"], "community_id": data["community_id"].astype(str),
                         "seq": data["seq"] if "seq" in data.columns else np.arange(1, len(data) + 1),
                         "households": data["households"].astype(int)})
-    out["wardens"] = out["grid_id"].map(names(staff[~police]) if len(staff) else {}).fillna("")
-    out["police"] = out["grid_id"].map(names(staff[police]) if len(staff) else {}).fillna("")
+    out["wardens"] = out["grid_id"].map(names(staff[~police]) if len(staff) else {}).astype(object).fillna("")
+    out["police"] = out["grid_id"].map(names(staff[police]) if len(staff) else {}).astype(object).fillna("")
     tiers = _tiers(data, stats)
     out["tier"] = tiers.to_numpy() if tiers is not None else None
     return out
