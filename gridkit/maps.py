@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from folium.plugins import HeatMap
 
+from gridkit._maps_city import save_office_maps
 from gridkit._maps_context import community_names, grid_label_texts
 from gridkit._maps_data import (
     bounds,
@@ -63,7 +64,7 @@ from gridkit.crs import WGS84
 from gridkit.errors import GridkitError
 
 __all__ = ["CHANGE_COLOURS", "DEFAULT_SHOW", "LABELS", "TIER_COLOURS", "grids_map", "map", "offline_html",
-           "save_map", "tier_legend"]
+           "save_map", "save_office_maps", "tier_legend"]
 
 GRID_FIELDS = ("grid_id", "community_name", "warden_name", "community_id", "period", "count", "tier",
                "per_100_households", "households",
