@@ -224,8 +224,18 @@ def draw_table(fig: plt.Figure, header: list[str], rows: list[list[str]], *, top
                 linespacing=spacing, transform=ax.transData + _baseline_shift(fig, size))
 
 
+_ADVANCE: dict[tuple[str, float, float], tuple[float, float]] = {}
+
+
 def _advance(fig: plt.Figure, size: float) -> tuple[float, float]:
     """(pixels one more line adds at linespacing 1, height of one line) in the CJK font at ``size``."""
+    key = (str(plt.rcParams["font.family"]), size, float(fig.dpi))
+    if key not in _ADVANCE:
+        _ADVANCE[key] = _measure_advance(fig, size)
+    return _ADVANCE[key]
+
+
+def _measure_advance(fig: plt.Figure, size: float) -> tuple[float, float]:
     renderer = fig.canvas.get_renderer()
     probe = fig.text(0, 0, "户l", fontsize=size, linespacing=1.0)
     one = probe.get_window_extent(renderer).height

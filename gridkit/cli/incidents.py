@@ -13,6 +13,7 @@ from gridkit import io
 from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input, app, console
 from gridkit.errors import GridkitError
 from gridkit.i18n import escape
+from gridkit.tables import write_table
 
 MESSAGES = {
     "zh": {"read": "读入", "in_grids": "网格内", "outside": "网格外", "rejected": "剔除", "flagged": "有问题但保留",
@@ -76,13 +77,13 @@ def incidents_command(
         result = prepare_incidents(incidents, layer, coords=coords)
         stats = grid_stats(result, layer, sla=sla, period=period)
         if out.suffix.lower() == ".csv":
-            io.write_csv(stats, out)
+            write_table(stats, out)
         else:  # .geojson / .gpkg: the grids with their statistics (one period per row when --period)
             keep = [c for c in stats.columns if c not in layer.columns or c == "grid_id"]
             io.write_layer(layer[["grid_id", layer.geometry.name]].merge(stats[keep], on="grid_id"), out,
                            layer="grid_stats")
         if quality_out is not None:
-            io.write_csv(result.quality, quality_out)
+            write_table(result.quality, quality_out)
         if hotspots_out is not None:
             whole = stats if period is None else grid_stats(result, layer, sla=sla)
             spots = hotspots(layer, whole, alpha=alpha)

@@ -28,6 +28,7 @@ from gridkit.cli._common import (
 )
 from gridkit.errors import GridkitError
 from gridkit.metrics import evaluate, hard_failures
+from gridkit.tables import write_table
 
 
 @app.command("partition")
@@ -60,9 +61,9 @@ def partition_command(
         result = _run_partition(lang, communities=communities, buildings=buildings, streets=streets, by=by,
                                 target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside)
         io.write_layer(result.grids, out, layer="grids")
-        io.write_csv(result.assignment, assignment)
+        write_table(result.assignment, assignment)
         if report is not None:
-            io.write_csv(result.report, report)
+            write_table(result.report, report)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     console.print(f"{_msg(lang, 'wrote')} {len(result.grids)} {_msg(lang, 'grids')} → {out}")
@@ -104,7 +105,7 @@ def validate_command(
         street_layer = io.read_layer(streets, label="streets") if streets else None
         table = evaluate(grid_layer, comm, bld, links, streets=street_layer, by=by, tolerance=tolerance)
         if out is not None:
-            io.write_csv(table, out)
+            write_table(table, out)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     _print_metrics(table, lang)

@@ -27,6 +27,7 @@ from gridkit.cli._common import (
 )
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.regenerate import RegenerateResult, regenerate
+from gridkit.tables import write_table
 
 MESSAGES = {
     "zh": {"title": "网格变更报告", "summary": "汇总", "churn": "换格住户占比 (churn)", "moved": "变动户数",
@@ -144,9 +145,9 @@ def regenerate_command(
             console.print(_m(lang, "dry"))
             return
         io.write_layer(result.grids, out, layer="grids")
-        io.write_csv(result.assignment, assignment)
-        io.write_csv(result.report, report)
-        io.write_csv(result.register, register_out)
+        write_table(result.assignment, assignment)
+        write_table(result.report, report)
+        write_table(result.register, register_out)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
     console.print(f"{_m(lang, 'wrote')} {out}, {assignment}, {report}, {register_out}")
