@@ -64,7 +64,9 @@ WARDENS = [
 
 Staff the sample district's grids from its roster (一格一员), check that every household is within a
 ten-minute walk of its warden, site stations exactly, and give each grid its shortest patrol route (an
-exact Chinese Postman tour over the street network)."""),
+exact Chinese Postman tour over the street network).
+
+Runs from a fresh install of the README's first command (`pip install -e .`) with the embedded sample."""),
     ("code", """import warnings
 
 import gridkit
@@ -113,7 +115,9 @@ INCIDENTS = [
 
 The sample district's 10,702 incidents of 2025 go through 发现 → 立案 → 派遣 → 处置 → 核查 → 结案. A few
 rows carry planted problems (unknown categories, stages out of order, closed without verification,
-duplicates, points outside every grid); they are listed, never dropped silently."""),
+duplicates, points outside every grid); they are listed, never dropped silently.
+
+Runs from a fresh install of the README's first command (`pip install -e .`) with the embedded sample."""),
     ("code", """import gridkit
 from gridkit.hotspots import hotspots, kde_surface
 from gridkit.incidents import grid_stats, prepare_incidents
