@@ -45,12 +45,29 @@ class EdgeList:
         keep = (r >= 0) & (c >= 0)
         return EdgeList(r[keep], c[keep], self.cost[keep], len(nodes))
 
+    def _pattern(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR structure of the symmetric matrix, computed once: (indptr, indices, edge of each entry)."""
+        cached = self.__dict__.get("_csr")
+        if cached is None:
+            src = np.concatenate([self.row, self.col])
+            dst = np.concatenate([self.col, self.row])
+            order = np.lexsort((dst, src))
+            indptr = np.zeros(self.n + 1, dtype=np.int32)
+            np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
+            edge = np.concatenate([np.arange(len(self.row)), np.arange(len(self.row))])[order]
+            cached = (indptr, dst[order].astype(np.int32), edge)
+            self.__dict__["_csr"] = cached
+        return cached
+
     def matrix(self, data: np.ndarray | None = None) -> sp.csr_matrix:
-        """Symmetric CSR matrix of the edges (with ``data`` instead of the costs if given)."""
-        values = self.cost if data is None else data
-        return sp.csr_matrix((np.concatenate([values, values]),
-                              (np.concatenate([self.row, self.col]), np.concatenate([self.col, self.row]))),
-                             shape=(self.n, self.n))
+        """Symmetric CSR matrix of the edges (with ``data`` instead of the costs if given).
+
+        The sparsity structure is built once per edge list and reused: only the values change
+        between calls (random spanning trees draw new weights on the same graph many times).
+        """
+        values = self.cost if data is None else np.asarray(data, dtype=float)
+        indptr, indices, edge = self._pattern()
+        return sp.csr_matrix((values[edge], indices, indptr), shape=(self.n, self.n))
 
     def cut(self, side: np.ndarray) -> float:
         """Cost of the edges between ``side`` and the rest."""
@@ -74,7 +91,7 @@ class EdgeList:
 
 def recursive_bisection(
     graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, k: int, *, tolerance: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, vary: bool = False,
 ) -> list[np.ndarray]:
     """Split the connected set ``nodes`` into ``k`` connected parts of near-equal weight.
 
@@ -94,20 +111,26 @@ def recursive_bisection(
         Relative balance tolerance, used for the slack of each cut.
     rng
         Random generator for the spanning-tree candidates.
+    vary
+        Draw different good cuts from ``rng``: sweep directions turned by a random angle, random
+        spanning-tree cuts among the candidates, and an odd count split either way. Off, the
+        bisection is the same for every seed (the default plan).
     """
     if k <= 1 or len(nodes) <= 1:
         return [nodes]
     k = min(k, len(nodes))
-    k1 = k // 2
+    k1 = k // 2 if not (vary and k % 2 and rng.random() < 0.5) else k - k // 2
     left, right = bisect(graph, weights, xy, nodes, share=k1 / k, slack=0.5 * tolerance / k,
-                         min_sizes=(k1, k - k1), rng=rng, trees=0)
-    return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng)
-            + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng))
+                         min_sizes=(k1, k - k1), rng=rng, trees=3 if vary else 0,
+                         angle_offset=float(rng.uniform(0, np.pi)) if vary else 0.0)
+    return (recursive_bisection(graph, weights, xy, left, k1, tolerance=tolerance, rng=rng, vary=vary)
+            + recursive_bisection(graph, weights, xy, right, k - k1, tolerance=tolerance, rng=rng, vary=vary))
 
 
 def bisect(
     graph: EdgeList, weights: np.ndarray, xy: np.ndarray, nodes: np.ndarray, *, share: float, slack: float,
     min_sizes: tuple[int, int], rng: np.random.Generator, trees: int = 6, angles: int = 2, spectral: bool = True,
+    angle_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut ``nodes`` in two connected sides, the first holding ``share`` of the weight.
 
@@ -119,7 +142,7 @@ def bisect(
     total = max(w.sum(), 1e-12)
     candidates = []
     candidates += [_make_connected(sub, w, _sweep(sub, w, order, share=share, slack=slack, min_sizes=min_sizes))
-                   for order in _orderings(sub, xy[nodes], angles, spectral=spectral)]
+                   for order in _orderings(sub, xy[nodes], angles, spectral=spectral, offset=angle_offset)]
     if len(nodes) >= 3 and trees:
         candidates += tree_cuts(sub, w, share=share, slack=slack, rng=rng, trees=trees)
     best: tuple[tuple[float, float], np.ndarray] | None = None
@@ -143,22 +166,26 @@ def tree_cuts(
     """Balanced cuts of random spanning trees of the connected graph ``sub`` (as in ReCom).
 
     Cutting one edge of a spanning tree splits the graph into two connected sides; for each tree
-    the (at most three) best balanced edges are kept.
+    the (at most three) best balanced edges are kept. The trees are minimum spanning trees of
+    random edge weights (Kruskal over a random edge order), built in plain Python on the edge list:
+    the graphs cut here are the two or three grids of a recombination, tens to hundreds of atoms,
+    where building and validating a sparse matrix per tree cost several times the tree itself.
     """
     n = sub.n
     total = max(w.sum(), 1e-12)
     out: list[np.ndarray] = []
+    rows, cols = sub.row.tolist(), sub.col.tolist()
+    weights = w.astype(float).tolist()
     for _ in range(trees):
-        tree = csgraph.minimum_spanning_tree(sub.matrix(rng.random(len(sub.cost)) + 1e-6))
         root = int(rng.integers(n))
-        order, parent = csgraph.depth_first_order(tree, root, directed=False, return_predecessors=True)
-        if len(order) < n:
+        grown = _random_tree(rows, cols, n, rng.permutation(len(rows)).tolist(), root, weights)
+        if grown is None:
             break  # not connected
-        below, size = _subtree_sums(order, parent, w)
-        gap = np.minimum(np.abs(below - share * total), np.abs(total - below - share * total)) / total
-        gap[root] = np.inf
+        order, below, size = grown
         pos = np.empty(n, dtype=np.int64)
         pos[order] = np.arange(n)
+        gap = np.minimum(np.abs(below - share * total), np.abs(total - below - share * total)) / total
+        gap[root] = np.inf
         for v in np.argsort(gap, kind="stable")[:3]:
             if gap[v] > slack and out:
                 break
@@ -169,28 +196,61 @@ def tree_cuts(
     return out
 
 
-def _subtree_sums(order: np.ndarray, parent: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weight and node count below every node of a rooted tree, by depth level (vectorised)."""
-    n = len(order)
-    depth = np.zeros(n, dtype=np.int64)
-    for v in order[1:]:  # DFS preorder: a parent is always seen before its children
-        depth[v] = depth[parent[v]] + 1
-    below, size = w.astype(float).copy(), np.ones(n, dtype=np.int64)
-    for level in range(int(depth.max()), 0, -1):
-        nodes = np.flatnonzero(depth == level)
-        np.add.at(below, parent[nodes], below[nodes])
-        np.add.at(size, parent[nodes], size[nodes])
-    return below, size
+def _random_tree(rows: list[int], cols: list[int], n: int, edge_order: list[int], root: int,
+                 weights: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Spanning tree taking edges in ``edge_order`` (Kruskal), rooted at ``root``.
+
+    Returns the DFS preorder (every subtree contiguous), the weight and node count below every
+    node, or None when the graph is not connected.
+    """
+    uf = list(range(n))
+    adj: list[list[int]] = [[] for _ in range(n)]
+    count = 0
+    for e in edge_order:
+        a, b = rows[e], cols[e]
+        while uf[a] != a:
+            uf[a] = uf[uf[a]]
+            a = uf[a]
+        while uf[b] != b:
+            uf[b] = uf[uf[b]]
+            b = uf[b]
+        if a == b:
+            continue
+        uf[a] = b
+        adj[rows[e]].append(cols[e])
+        adj[cols[e]].append(rows[e])
+        count += 1
+        if count == n - 1:
+            break
+    if count < n - 1:
+        return None
+    parent = [-1] * n
+    seen = [False] * n
+    seen[root] = True
+    order, stack = [], [root]
+    while stack:  # in a tree, marking on push gives a preorder with contiguous subtrees
+        v = stack.pop()
+        order.append(v)
+        for u in adj[v]:
+            if not seen[u]:
+                seen[u] = True
+                parent[u] = v
+                stack.append(u)
+    below, size = list(weights), [1] * n
+    for v in reversed(order[1:]):
+        below[parent[v]] += below[v]
+        size[parent[v]] += size[v]
+    return np.asarray(order, dtype=np.int64), np.asarray(below), np.asarray(size, dtype=np.int64)
 
 
-def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool) -> list[np.ndarray]:
-    """Sweep orders: ``angles`` directions from the principal axis, and the Fiedler vector."""
+def _orderings(sub: EdgeList, xy: np.ndarray, angles: int, *, spectral: bool, offset: float = 0.0) -> list[np.ndarray]:
+    """Sweep orders: ``angles`` directions from the principal axis (turned by ``offset``), and the Fiedler vector."""
     centred = xy - xy.mean(axis=0)
     cov = centred.T @ centred
     major = 0.5 * np.arctan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])  # principal axis of a 2×2 covariance
     orders = []
     for angle in np.arange(angles) * np.pi / max(angles, 1):
-        direction = np.array([np.cos(major + angle), np.sin(major + angle)])
+        direction = np.array([np.cos(major + offset + angle), np.sin(major + offset + angle)])
         orders.append(np.lexsort((centred[:, 1], centred[:, 0], centred @ direction)))
     fiedler = _fiedler(sub) if spectral else None
     if fiedler is not None:

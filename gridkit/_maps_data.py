@@ -20,6 +20,7 @@ import shapely
 from gridkit._maps_style import MISSING, TIER_ORDER, Colouring, grid_colouring, tier_codes
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.spatial import polygon_holding
 
 __all__ = ["bounds", "community_outlines", "data_notices", "heat_radius_m", "json_ready", "label_geometry", "lonlat",
            "period_payload", "period_stats", "point_periods", "summary_line", "translate", "with_hotspot_z",
@@ -134,11 +135,10 @@ def _count_stats(points: gpd.GeoDataFrame, plain: gpd.GeoDataFrame, period: str 
 
     frame = points
     if "grid_id" not in frame.columns:  # the grid each point lies in (the first, on a shared edge)
-        cells = lonlat(plain)[["grid_id", plain.geometry.name]]
-        joined = gpd.sjoin(lonlat(points)[[points.geometry.name]].reset_index(drop=True), cells, how="left",
-                           predicate="intersects")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        frame = points.reset_index(drop=True).assign(grid_id=joined["grid_id"].to_numpy())
+        cells = lonlat(plain)
+        holding = polygon_holding(lonlat(points).geometry.to_numpy(), cells.geometry.to_numpy())
+        grid_id = np.where(holding >= 0, cells["grid_id"].to_numpy()[np.maximum(holding, 0)], None)
+        frame = points.reset_index(drop=True).assign(grid_id=grid_id)
     labels = point_periods(frame, period) if period else pd.Series("", index=range(len(frame)))
     data = pd.DataFrame({"grid_id": frame["grid_id"].astype("string").to_numpy(), "period": labels.to_numpy()})
     data = data[data["grid_id"].notna() & ((data["period"] != "") if period else True)]

@@ -69,15 +69,19 @@ class CodeBook:
                                      "status": "active", "note": ""})
         self.rows = rows
         self.community_codes = community_codes
+        self.largest: dict[str, int] = {}  # largest sequence ever used per community (one pass, not one per code)
+        for r in rows.values():
+            key = str(r["community_id"])
+            self.largest[key] = max(self.largest.get(key, 0), int(r["seq"]))
 
     def _used(self, community_id: object) -> int:
-        seqs = [r["seq"] for r in self.rows.values() if str(r["community_id"]) == str(community_id)]
-        return max(seqs, default=0)
+        return self.largest.get(str(community_id), 0)
 
     def new_code(self, community_id: object, note: str = "") -> tuple[str, int]:
         """A code never used before in ``community_id``: the next sequence after the largest used."""
         seq = self._used(community_id) + 1
         code = grid_code(self.community_codes.get(community_id), community_id, seq)
+        self.largest[str(community_id)] = seq
         self.rows[code] = {"grid_id": code, "community_id": community_id, "seq": seq, "status": "active", "note": note}
         return code, seq
 

@@ -10,9 +10,9 @@ import pandas as pd
 import shapely
 
 from gridkit._validate import POLYGONAL, repair_geometry
-from gridkit.blocks import representative_points
 from gridkit.errors import InputDataError
 from gridkit.io import source_name
+from gridkit.spatial import polygon_holding, representative_points
 
 #: Above this share of the previous assignment's buildings missing from the buildings layer the
 #: files do not belong together (a demolition of more than half a district is a wrong file).
@@ -134,12 +134,10 @@ def holders(buildings: gpd.GeoDataFrame, building_community: np.ndarray, grids: 
                 continue
             sel = todo[building_community[todo] == c]
             pts = points[building_community[todo] == c]
-            tree = shapely.STRtree(geoms[mine])
-            p, g = tree.query(pts, predicate="intersects")
-            found = np.full(len(sel), -1, dtype=np.int64)
-            found[p[::-1]] = mine[g[::-1]]
+            held = polygon_holding(pts, geoms[mine])
+            found = np.where(held >= 0, mine[np.maximum(held, 0)], -1)
             lost = found < 0
             if lost.any():
-                found[lost] = mine[tree.query_nearest(pts[lost], all_matches=False)[1]]
+                found[lost] = mine[shapely.STRtree(geoms[mine]).query_nearest(pts[lost], all_matches=False)[1]]
             holder[sel] = found
     return holder, listed

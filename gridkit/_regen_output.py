@@ -10,8 +10,9 @@ import pandas as pd
 import shapely
 
 from gridkit._regen_codes import CodeBook, sequence_of
+from gridkit.atom_partition import INTERIOR_PENALTY
+from gridkit.engine import to_output_crs
 from gridkit.metrics import deviations, polsby_popper
-from gridkit.partition import _to_output_crs
 
 #: The kinds of change a grid can show, in the report and the grids' ``change`` column.
 CHANGES = ("kept", "adjusted", "split", "merged", "new", "retired")
@@ -45,6 +46,9 @@ class Context:
     notes: dict[str, str] = field(default_factory=dict)
     repairs: list[str] = field(default_factory=list)
     regions: int = 0
+    split_share: float = 0.25
+    interior_penalty: float = INTERIOR_PENALTY
+    index: dict = field(default_factory=dict)  # positions per value of grid_community, building_community, holder
 
 
 def grids_frame(ctx: Context) -> gpd.GeoDataFrame:
@@ -85,7 +89,7 @@ def grids_frame(ctx: Context) -> gpd.GeoDataFrame:
     redrawn = np.array([o is None for o in originals])
     geoms = np.array(originals, dtype=object)
     if redrawn.any():
-        geoms[redrawn] = _to_output_crs(frame[redrawn], out_crs).geometry.to_numpy()
+        geoms[redrawn] = to_output_crs(frame[redrawn], out_crs).geometry.to_numpy()
     columns = ["grid_id", "community_id", "seq", "households", "population", "area_m2", "n_buildings", "deviation",
                "polsby_popper", "oversize", "weight", "change", "related"]
     return gpd.GeoDataFrame(frame[columns], geometry=geoms, crs=out_crs)

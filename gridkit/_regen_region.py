@@ -24,13 +24,9 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse import csgraph
 
-from gridkit._bisect import EdgeList
-from gridkit._refine import Plan
-from gridkit.atom_partition import cut_cost, partition_atom_graph, street_edges_from_blocks
+from gridkit.atom_partition import INTERIOR_PENALTY, partition_atom_graph
 from gridkit.blocks import Atoms, build_atoms, representative_points
-
-SPLIT_SHARE = 0.25  # blocks heavier than a quarter of the target are split, as in gridkit.partition
-INTERIOR_PENALTY = 3.0
+from gridkit.engine import polish_labels
 
 
 @dataclass
@@ -173,9 +169,11 @@ class RegionPlan:
         return shapely.union_all(self.atoms.geometry.to_numpy()[off[self.labels]])
 
 
-def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
+def redraw_region(  # noqa: PLR0913 - keyword-only options
+        polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, previous: np.ndarray,
                   old_geoms: np.ndarray, lines: np.ndarray, *, count: int, mean: float, tolerance: float,
-                  seed: int, area_weight: float = 0.0) -> RegionPlan:
+                  seed: int, area_weight: float = 0.0, split_share: float = 0.25,
+                  interior_penalty: float = INTERIOR_PENALTY) -> RegionPlan:
     """Partition ``polygon`` (metric CRS) into ``count`` grids of about ``mean`` weight each.
 
     Parameters
@@ -198,26 +196,30 @@ def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: 
         Seed for the local search.
     area_weight
         Weight per m² of ground (one target = 1), for balancing by area.
+    split_share
+        A street block heavier than ``split_share`` × target is split into building cells.
+    interior_penalty
+        How much dearer a metre of grid boundary through a block is than one along a street.
     """
-    made = _atoms(polygon, buildings, unit, lines, area_weight)
+    made = _atoms(polygon, buildings, unit, lines, area_weight, split_share)
     atoms, shared = made.atoms, made.shared
     weights = (np.bincount(made.building_atom, weights=unit, minlength=len(atoms))
                + area_weight * atoms["area_m2"].to_numpy(float)) / mean
-    street = street_edges_from_blocks(shared, atoms["block_id"].to_numpy())
-    cost = cut_cost(shared, street, interior_penalty=INTERIOR_PENALTY)
-    graph = EdgeList.from_matrix(cost)
-    interior = graph.cost > np.asarray(shared.tocsr()[graph.row, graph.col]).ravel() * (1 + 1e-9)
-    xy = shapely.get_coordinates(shapely.centroid(atoms.geometry.to_numpy()))
     rng = np.random.default_rng(seed)
+
+    def polish(labels: np.ndarray) -> np.ndarray:
+        return polish_labels(atoms, shared, weights, labels, tolerance=tolerance, interior_penalty=interior_penalty,
+                             rng=rng)
+
     start = _starting_labels(atoms, made.building_atom, previous, unit, old_geoms)
     warm = None
     if start is not None and int(start.max()) + 1 == count == len(old_geoms):
-        warm = _polish(graph, weights, start, xy, interior, tolerance, rng)
+        warm = polish(start)
         if _key(warm, weights, shared, tolerance)[0] == 0:
             return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=0, weights=weights)
     fresh = partition_atom_graph(atoms, shared, weights, count, tolerance=tolerance, seed=seed,
-                                 interior_penalty=INTERIOR_PENALTY).labels
-    fresh = _polish(graph, weights, fresh, xy, interior, tolerance, rng)
+                                 interior_penalty=interior_penalty).labels
+    fresh = polish(fresh)
     fresh_key = _key(fresh, weights, shared, tolerance)
     if warm is not None and (warm_key := _key(warm, weights, shared, tolerance)) <= fresh_key:
         return RegionPlan(atoms, warm, made.building_atom, warm=True, outside=warm_key[0], weights=weights)
@@ -225,11 +227,11 @@ def redraw_region(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: 
 
 
 def _atoms(polygon: shapely.Geometry, buildings: gpd.GeoDataFrame, unit: np.ndarray, lines: np.ndarray,
-           area_weight: float = 0.0) -> Atoms:
+           area_weight: float = 0.0, split_share: float = 0.25) -> Atoms:
     """Street blocks and building cells of ``polygon`` that tile it exactly (the region as one community)."""
     comm = gpd.GeoDataFrame({"community_id": ["region"]}, geometry=[polygon], crs=buildings.crs)
     return build_atoms(comm, buildings.reset_index(drop=True), lines, split_weight=unit,
-                       split_above=np.array([SPLIT_SHARE]), area_weight=np.array([area_weight]),
+                       split_above=np.array([split_share]), area_weight=np.array([area_weight]),
                        building_community=np.zeros(len(buildings), dtype=np.int64))
 
 
@@ -253,22 +255,6 @@ def _starting_labels(atoms: gpd.GeoDataFrame, building_atom: np.ndarray, previou
     if len(np.unique(labels)) != k:
         return None
     return labels
-
-
-def _polish(graph: EdgeList, weights: np.ndarray, labels: np.ndarray, xy: np.ndarray, interior: np.ndarray,
-            tolerance: float, rng: np.random.Generator) -> np.ndarray:
-    """Balance ``labels`` against a mean of 1 by local search (few atoms move)."""
-    k = int(labels.max()) + 1
-    frozen = np.zeros(k, dtype=bool)
-    for g in range(k):
-        members = labels == g
-        frozen[g] = members.sum() == 1 and weights[members].sum() > 1 + tolerance
-    plan = Plan(graph, weights, labels, mean=1.0, tolerance=tolerance, rng=rng, frozen=frozen, xy=xy,
-                interior=interior)
-    plan.balance()
-    plan.recombine()
-    plan.refine()
-    return plan.labels
 
 
 def _key(labels: np.ndarray, weights: np.ndarray, shared: sp.csr_matrix, tolerance: float) -> tuple[int, float]:

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from gridkit.alignment import aligned_edge_lengths
 from gridkit.errors import InputDataError
 from gridkit.io import source_name
 from gridkit.network import node_lines
@@ -61,12 +62,16 @@ class Atoms:
         and ``outside='report'`` was chosen).
     shared
         Symmetric CSR matrix of shared boundary length (m) between atoms of one community.
+    street
+        Same pattern: the part of each shared edge within 5 m of a street centreline of any class
+        (:func:`gridkit.alignment.aligned_edge_lengths`); None where no streets were given.
     """
 
     atoms: gpd.GeoDataFrame
     building_atom: np.ndarray
     building_community: np.ndarray
     shared: sp.csr_matrix
+    street: sp.csr_matrix | None = None
 
 
 def community_of_buildings(
@@ -198,13 +203,10 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
     parts = shapely.get_parts(shapely.intersection(merged, block))
     parts = parts[np.isin(shapely.get_type_id(parts), [3]) & (shapely.area(parts) > 0)]
     reps = representative_points(geoms)
-    tree = shapely.STRtree(parts)
-    point_idx, part_idx = tree.query(reps, predicate="intersects")
-    building_part = np.full(len(geoms), -1, dtype=np.int64)
-    building_part[point_idx[::-1]] = part_idx[::-1]
+    building_part = polygon_holding(reps, parts)
     lost = building_part < 0
     if lost.any():
-        building_part[lost] = tree.query_nearest(reps[lost], all_matches=False)[1]
+        building_part[lost] = shapely.STRtree(parts).query_nearest(reps[lost], all_matches=False)[1]
     kept = np.unique(building_part)
     return _absorb_orphans(parts, kept, building_part)
 
@@ -579,7 +581,7 @@ def build_atoms(
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for c, community in enumerate(communities.geometry.to_numpy()):
         first = len(atom_geoms)
-        near = lines[line_tree.query(community)] if line_tree is not None else np.empty(0, dtype=object)
+        near = lines[np.sort(line_tree.query(community))] if line_tree is not None else np.empty(0, dtype=object)
         blocks = street_blocks(community, near)
         members = np.flatnonzero(building_community == c)
         block_of = _block_of_buildings(blocks, geoms[members])
@@ -626,7 +628,9 @@ def build_atoms(
         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
     shared = sp.csr_matrix((np.r_[length, length], (np.r_[left, right], np.r_[right, left])),
                            shape=(len(atoms), len(atoms)))
-    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared)
+    street = aligned_edge_lengths(atoms.geometry.to_numpy(), block, shared, lines) if len(lines) else None
+    return Atoms(atoms=atoms, building_atom=building_atom, building_community=building_community, shared=shared,
+                 street=street)
 
 
 def _block_of_buildings(blocks: np.ndarray, geoms: np.ndarray) -> np.ndarray:
@@ -635,10 +639,8 @@ def _block_of_buildings(blocks: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     if len(geoms) == 0:
         return result
     reps = representative_points(geoms)
-    tree = shapely.STRtree(blocks)
-    point_idx, block_idx = tree.query(reps, predicate="intersects")
-    result[point_idx[::-1]] = block_idx[::-1]
+    result = polygon_holding(reps, blocks)
     lost = result < 0
     if lost.any():
-        result[lost] = tree.query_nearest(reps[lost], all_matches=False)[1]
+        result[lost] = shapely.STRtree(blocks).query_nearest(reps[lost], all_matches=False)[1]
     return result

@@ -17,9 +17,14 @@ import shapely
 
 from gridkit.errors import PartitionError
 
-__all__ = ["MAX_SEQUENCE", "grid_code", "reading_order"]
+__all__ = ["MAX_SEQUENCE", "grid_code", "max_sequence", "reading_order"]
 
 MAX_SEQUENCE = 999
+
+
+def max_sequence(digits: int = 3) -> int:
+    """Largest sequence number a code of ``digits`` sequence digits holds (999 or 9,999)."""
+    return 10**digits - 1
 
 
 def reading_order(points: np.ndarray, band_height: float) -> np.ndarray:
@@ -44,11 +49,17 @@ def reading_order(points: np.ndarray, band_height: float) -> np.ndarray:
     return np.lexsort((-xy[:, 1], xy[:, 0], row))
 
 
-def grid_code(community_code: object, community_id: object, sequence: int) -> str:
-    """Code of grid number ``sequence`` (1-based) of a community; see the module docstring."""
-    if sequence > MAX_SEQUENCE:
-        raise PartitionError(f"community {community_id!r} would have more than {MAX_SEQUENCE} grids; "
-                             "three digits cannot number them (raise the target)")
+def grid_code(community_code: object, community_id: object, sequence: int, *, digits: int = 3) -> str:
+    """Code of grid number ``sequence`` (1-based) of a community; see the module docstring.
+
+    ``digits=4`` numbers up to 9,999 grids per community (16-digit codes) for very large communities.
+    """
+    limit = max_sequence(digits)
+    if sequence > limit:
+        words = {3: "three", 4: "four"}.get(digits, str(digits))
+        more = " or use 4-digit sequence numbers (sequence_digits=4)" if digits == 3 else ""
+        raise PartitionError(f"community {community_id!r} would have more than {limit} grids; "
+                             f"{words} digits cannot number them (raise the target{more})")
     if community_code is None or pd.isna(community_code):
-        return f"{community_id}-{sequence:03d}"
-    return f"{community_code}{sequence:03d}"
+        return f"{community_id}-{sequence:0{digits}d}"
+    return f"{community_code}{sequence:0{digits}d}"

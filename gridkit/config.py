@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyogrio
 
-from gridkit.errors import InputDataError
+from gridkit._validate import CHOICES
+from gridkit.columns import suggest_column
+from gridkit.encodings import normalise_encoding
+from gridkit.errors import GridkitWarning, InputDataError
+from gridkit.io import read_layer, read_table
 
 __all__ = ["SCHEMA", "Config", "example_config", "load_config"]
 
@@ -29,30 +33,45 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
     "district": {"name": (str, "district"), "lang": (str, "zh")},
     "inputs": {"communities": (str, None), "buildings": (str, None), "streets": (str, None),
                "osm": (str, None), "wardens": (str, None), "incidents": (str, None),
-               "previous_grids": (str, None), "previous_assignment": (str, None), "register": (str, None)},
+               "previous_grids": (str, None), "previous_assignment": (str, None), "register": (str, None),
+               "encoding": (str, None),
+               "staff": (str, None), "key_persons": (str, None), "incident_events": (str, None)},
     "columns": {"community_id": (str, None), "building_id": (str, None), "households": (str, None),
-                "population": (str, None), "levels": (str, None), "community_code": (str, None)},
+                "population": (str, None), "levels": (str, None), "community_code": (str, None),
+                "name": (str, None), "use": (str, None)},
     "partition": {"by": (str, "households"), "target": ((int, float), None), "tolerance": (float, 0.1),
                   "seed": (int, 0), "type_column": (str, None), "targets": (dict, None),
-                  "outside": (str, "error")},
-    "staffing": {"rule": (str, "one_per_grid"), "strict": (bool, False)},
+                  "outside": (str, "error"), "overlapping": (str, "error"), "sequence_digits": (int, 3)},
+    "run": {"workers": (int, 1), "scheduler": (str, None), "batch_by": (str, None)},
+    "staffing": {"rule": (str, "one_per_grid"), "strict": (bool, False), "roles": (dict, None), "duties": (dict, None),
+                 "source": (str, None)},
     "coverage": {"minutes": ((int, float), 10), "metres": ((int, float), None), "speed_kmh": ((int, float), 4.5)},
     "routes": {"enabled": (bool, True), "include_boundary": (bool, True), "speed_kmh": ((int, float), 4.5)},
     "incidents": {"coords": (str, "wgs84"), "period": (str, "month"), "time_limits_hours": (dict, None),
                   "tiers": (dict, None)},
+    # programme presets (gridkit init --preset, issue 16): see gridkit.presets
+    "preset": {"name": (str, None), "title": (str, None), "source": (str, None)},
+    "cells": {"enabled": (bool, False), "cell_m2": ((int, float), 10_000), "tolerance": (float, 0.3)},
+    "schedule": {"enabled": (bool, False), "year": (int, 2025), "visits_per_household": (int, 4),
+                 "minutes_per_household": ((int, float), 10), "key_unit_visits": (int, 4),
+                 "key_unit_minutes": ((int, float), 30), "key_uses": (list, None), "patrol_windows": (list, None),
+                 "in_pairs": (bool, True), "hours_per_day": ((int, float), 8), "workdays": (list, None),
+                 "holidays": (list, None)},
+    "kpis": {"enabled": (bool, False), "weights": (dict, None), "group_by": (str, None), "groups": (dict, None),
+             "key_person_weight": ((int, float), 0), "tiers": (dict, None)},
+    "norms": {"households_per_grid": ((list, dict), None), "grids_per_community": (list, None),
+              "visits_per_household": (int, None)},
     "outputs": {"folder": (str, "gridkit-out"), "formats": (list, ["geojson", "gpkg", "csv"]),
                 "crs": (str, "EPSG:4326"), "map": (bool, True), "offline": (bool, True),
                 "excel_csv": (bool, False), "report": (bool, True), "paper": (str, "A3"), "tiles": (str, None),
                 "tiles_crs": (str, "wgs84")},
 }
 _REQUIRED_INPUTS = ("communities", "buildings")
-_CHOICES = {("partition", "by"): ("households", "population", "area"),
-            ("partition", "outside"): ("error", "report"),
-            ("district", "lang"): ("zh", "en"),
-            ("incidents", "coords"): ("wgs84", "gcj02", "bd09"),
-            ("incidents", "period"): ("month", "week"),
-            ("outputs", "paper"): ("A3", "A4"),
-            ("outputs", "tiles_crs"): ("wgs84", "gcj02")}
+#: (section, key) → the option whose choices (:data:`gridkit._validate.CHOICES`, the one list) it takes
+_OPTIONS = {("partition", "by"): "by", ("partition", "outside"): "outside",
+            ("partition", "overlapping"): "overlapping", ("district", "lang"): "lang",
+            ("incidents", "coords"): "coords", ("incidents", "period"): "period",
+            ("outputs", "paper"): "paper", ("outputs", "tiles_crs"): "tiles_crs"}
 
 
 @dataclass
@@ -104,17 +123,19 @@ def _check_keys(raw: dict[str, Any], source: str) -> None:
             if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
                 wanted = " or ".join(t.__name__ for t in (kind if isinstance(kind, tuple) else (kind,)))
                 raise InputDataError(f"[{section}] {key} = {value!r} must be {wanted}", source=source)
-            choices = _CHOICES.get((section, key))
-            if choices and value not in choices:
-                raise InputDataError(f"[{section}] {key} = {value!r} is not valid{_suggest(str(value), choices)}",
-                                     source=source)
+            option = _OPTIONS.get((section, key))
+            if option is not None and value not in CHOICES[option]:
+                raise InputDataError(f"[{section}] {key} = {value!r} is not valid"
+                                     f"{_suggest(str(value), CHOICES[option])}", source=source)
+            if (section, key) == ("inputs", "encoding"):
+                normalise_encoding(value)
 
 
 def _fill(raw: dict[str, Any], base: Path) -> dict[str, dict[str, Any]]:
     sections = {s: {k: raw.get(s, {}).get(k, default) for k, (_, default) in keys.items()}
                 for s, keys in SCHEMA.items()}
     for key, value in sections["inputs"].items():
-        if value:
+        if value and key != "encoding":
             path = Path(value).expanduser()
             sections["inputs"][key] = str(path if path.is_absolute() else (base / path).resolve())
     folder = Path(sections["outputs"]["folder"]).expanduser()
@@ -122,9 +143,15 @@ def _fill(raw: dict[str, Any], base: Path) -> dict[str, dict[str, Any]]:
     return sections
 
 
-def _file_columns(path: Path) -> list[str]:
-    if path.suffix.lower() == ".csv":
-        return list(pd.read_csv(path, nrows=0).columns)
+def _file_columns(path: Path, encoding: str | None = None) -> list[str]:
+    if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
+        return [str(c) for c in read_table(path, encoding=encoding, nrows=0).columns]
+    if path.suffix.lower() in {".shp", ".dbf"} and (encoding or not path.with_suffix(".cpg").exists()):
+        # a Shapefile without .cpg: read the names as the reader will (encoding detected)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GridkitWarning)
+            layer = read_layer(path, encoding=encoding, crs="EPSG:4326")
+        return [str(c) for c in layer.columns if c != layer.geometry.name]
     return list(pyogrio.read_info(path)["fields"])
 
 
@@ -137,21 +164,23 @@ def _check_inputs(sections: dict[str, dict[str, Any]], source: str) -> None:
         raise InputDataError("[inputs] previous_grids and previous_assignment go together (regenerating needs "
                              "both the previous grids and their building assignment)", source=source)
     for name, value in inputs.items():
-        if value and not Path(value).exists():
+        if value and name != "encoding" and not Path(value).exists():
             raise InputDataError(f"[inputs] {name}: file not found: {value}", source=source)
-    where = {"community_id": "communities", "community_code": "communities", "building_id": "buildings",
-             "households": "buildings", "population": "buildings", "levels": "buildings"}
+    where = {"community_id": "communities", "community_code": "communities", "name": "communities",
+             "building_id": "buildings", "households": "buildings", "population": "buildings",
+             "levels": "buildings", "use": "buildings"}
     for std, user in sections["columns"].items():
         if not user:
             continue
         path = Path(inputs[where[std]])
-        present = _file_columns(path)
+        present = _file_columns(path, inputs["encoding"])
         if user not in present:
             raise InputDataError(f"[columns] {std} = '{user}' is not a column of {path.name}"
-                                 f"{_suggest(user, present)}", source=source, column=user)
+                                 f"{suggest_column(user, present, 'code' if std == 'community_code' else std)}",
+                                 source=source, column=user)
     type_column = sections["partition"]["type_column"]
     if type_column:
-        present = _file_columns(Path(inputs["communities"]))
+        present = _file_columns(Path(inputs["communities"]), inputs["encoding"])
         if type_column not in present:
             raise InputDataError(f"[partition] type_column = '{type_column}' is not a column of the communities"
                                  f"{_suggest(type_column, present)}", source=source, column=type_column)
@@ -221,14 +250,17 @@ incidents = "{data}/incidents.csv"           # incidents (事件): incident_id,l
 # (copied out of the output folder); codes are kept, churn is reported, changes.csv lists every grid:
 # previous_grids = "previous/grids.geojson"
 # previous_assignment = "previous/assignment.csv"
+# encoding = "gbk"        # text encoding of CSV/Shapefile inputs; by default detected (UTF-8, GBK/GB18030)
 
 [columns]                 # your column names, where they differ from the standard ones
-# households = "hh"
+# households = "hh"        # a column named here must exist (did-you-mean otherwise); 户数, 人口 … are found
 # building_id = "osm_id"
 
 [partition]
 by = "households"         # households, population or area
 tolerance = 0.1           # ±10 % around the mean grid of each community
+# outside = "report"      # buildings outside every community: error (default) or report
+# overlapping = "clip"    # overlapping communities: error (default) or clip (the first listed keeps it)
 type_column = "kind"      # community column that names its type; targets per type below
 seed = 0
 

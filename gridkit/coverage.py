@@ -25,7 +25,7 @@ every building). The solver status is checked; the objective and the solver's bo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 from gridkit.crs import local_metric_crs
 from gridkit.errors import GridkitError, InputDataError
 from gridkit.io import source_name
+from gridkit.network import StreetNetwork
 
 __all__ = [
     "CoverageResult",
@@ -51,13 +52,14 @@ __all__ = [
     "coverage",
     "covering_matrix",
     "distance_matrix",
+    "local_distances",
     "nearest_distances",
     "site_stations",
     "street_matrix",
     "threshold_metres",
 ]
 
-_CHUNK_MB = 64.0  # memory for one chunk of the own-station distance table, megabytes
+_CELL_M = 1000.0  # stations in one square of this side (m) are searched together for own-station distances
 _EPS = 1e-9  # a zero-length edge would be read as "no edge" by csgraph: give it a hair of length
 
 
@@ -69,87 +71,26 @@ class InfeasibleCoverError(GridkitError):
         super().__init__(message, **kwargs)
 
 
-@dataclass
-class StreetMatrix:
-    """A street graph as a symmetric CSR matrix of edge lengths (metres) plus node coordinates.
-
-    Attributes
-    ----------
-    matrix
-        ``n × n`` CSR matrix, entry ``(i, j)`` the shortest parallel edge between nodes ``i`` and
-        ``j`` in metres (upper triangle only; searched as undirected).
-    node_ids
-        The graph's node ids, in matrix order.
-    xy
-        ``n × 2`` node coordinates in ``crs`` (metres).
-    crs
-        The graph's metric CRS.
-    """
-
-    matrix: sp.csr_matrix
-    node_ids: np.ndarray
-    xy: np.ndarray
-    crs: pyproj.CRS
-    _tree: cKDTree | None = field(default=None, repr=False)
-
-    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the nearest node index of each point of ``xy`` (metres, ``crs``) and its distance in metres."""
-        if self._tree is None:
-            self._tree = cKDTree(self.xy)
-        if len(xy) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        dist, idx = self._tree.query(np.asarray(xy, dtype=float))
-        return idx.astype(np.int64), dist
+StreetMatrix = StreetNetwork  # the one street-graph-as-arrays type (gridkit.network); old name kept
 
 
-def street_matrix(graph: nx.Graph | StreetMatrix) -> StreetMatrix:
-    """Convert an osmnx-style street graph to a :class:`StreetMatrix` (done once, reused for every search).
+def street_matrix(graph: nx.Graph | StreetNetwork) -> StreetNetwork:
+    """The :class:`gridkit.network.StreetNetwork` of a street graph (done once, reused for every search).
 
     Parameters
     ----------
     graph
         ``networkx`` (Multi)Graph or (Multi)DiGraph with ``graph['crs']`` metric, node attributes
         ``x``/``y`` in that CRS and edge attribute ``length`` in metres (edges without one get the
-        straight distance between their nodes). Direction is ignored: walking goes both ways.
+        straight distance between their nodes), or a ready network. Direction is ignored.
 
     Returns
     -------
-    StreetMatrix
+    StreetNetwork
     """
-    if isinstance(graph, StreetMatrix):
+    if isinstance(graph, StreetNetwork):
         return graph
-    if graph.number_of_nodes() == 0:
-        raise InputDataError("street graph has no nodes")
-    crs_value = graph.graph.get("crs")
-    if crs_value is None:
-        raise InputDataError("street graph has no graph['crs']; build it with gridkit.network.street_graph")
-    crs = pyproj.CRS.from_user_input(crs_value)
-    if not crs.is_projected:
-        raise InputDataError(f"street graph CRS {crs.to_string()} is not metric; project it first")
-    nodes = list(graph.nodes)
-    node_ids = np.empty(len(nodes), dtype=object)
-    node_ids[:] = nodes
-    index = {node: i for i, node in enumerate(nodes)}
-    try:
-        xy = np.array([(data["x"], data["y"]) for _, data in graph.nodes(data=True)], dtype=float)
-    except KeyError as exc:
-        raise InputDataError(f"street graph node without coordinate {exc}") from exc
-    rows, cols, lengths = [], [], []
-    for u, v, data in graph.edges(data=True):
-        if u == v:
-            continue
-        i, j = index[u], index[v]
-        length = data.get("length")
-        if length is None:
-            length = float(np.hypot(*(xy[i] - xy[j])))
-        rows.append(min(i, j))
-        cols.append(max(i, j))
-        lengths.append(float(length))
-    edges = pd.DataFrame({"i": rows, "j": cols, "w": np.maximum(np.asarray(lengths, dtype=float), _EPS)})
-    edges = edges.groupby(["i", "j"], sort=False)["w"].min().reset_index()  # parallel edges: the shortest
-    n = len(node_ids)
-    matrix = sp.csr_matrix((edges["w"].to_numpy(), (edges["i"].to_numpy(), edges["j"].to_numpy())), shape=(n, n))
-    return StreetMatrix(matrix=matrix, node_ids=node_ids, xy=xy, crs=crs)
+    return StreetNetwork.from_graph(graph)
 
 
 def threshold_metres(*, minutes: float | None, metres: float | None, speed_kmh: float = 4.5) -> float:
@@ -241,6 +182,50 @@ def distance_matrix(
     unique, inverse = np.unique(s_node, return_inverse=True)
     network = dijkstra(graph.matrix, directed=False, indices=unique, limit=limit)
     out = network[inverse][:, t_node] + s_snap[:, None] + t_snap[None, :]
+    out[out > limit] = np.inf
+    return out
+
+
+def local_distances(
+    graph: StreetMatrix | None, station_xy: np.ndarray, target_xy: np.ndarray, *, limit: float
+) -> np.ndarray:
+    """Dense ``stations × targets`` walking distances (m) up to ``limit``, searched on the nearby streets only.
+
+    A walk of at most ``limit`` metres from a station to a target never leaves the nodes within
+    ``limit / 2`` (straight line) of one of its two ends, so the search runs on the streets within
+    ``limit / 2`` of the box around the stations and targets: exact up to ``limit`` (``inf`` past it)
+    at a cost that depends on the size of that neighbourhood, not of the whole city.
+
+    Parameters
+    ----------
+    graph
+        The street matrix (None: straight lines).
+    station_xy, target_xy
+        Coordinates (m, ``graph.crs``).
+    limit
+        Longest walk (m); must be finite.
+    """
+    if not np.isfinite(limit):
+        raise GridkitError("local_distances needs a finite limit")
+    n_s, n_t = len(station_xy), len(target_xy)
+    if n_s == 0 or n_t == 0:
+        return np.full((n_s, n_t), np.inf)
+    if graph is None:
+        out = np.hypot(*(station_xy[:, None, :] - target_xy[None, :, :]).transpose(2, 0, 1))
+        out[out > limit] = np.inf
+        return out
+    s_node, s_snap = graph.snap(station_xy)
+    t_node, t_snap = graph.snap(target_xy)
+    ends = np.vstack([graph.xy[s_node], graph.xy[t_node]])
+    low, high = ends.min(axis=0) - limit / 2, ends.max(axis=0) + limit / 2
+    centre, radius = (low + high) / 2, float(np.hypot(*(high - low)) / 2)
+    near = np.asarray(graph._tree.query_ball_point(centre, radius), dtype=np.int64)  # the tree snap built
+    box = near[np.all((graph.xy[near] >= low) & (graph.xy[near] <= high), axis=1)]
+    nodes = np.unique(np.concatenate([box, s_node, t_node]))
+    sub = graph.matrix[nodes][:, nodes]
+    unique, inverse = np.unique(np.searchsorted(nodes, s_node), return_inverse=True)
+    network = dijkstra(sub, directed=False, indices=unique, limit=limit)
+    out = network[inverse][:, np.searchsorted(nodes, t_node)] + s_snap[:, None] + t_snap[None, :]
     out[out > limit] = np.inf
     return out
 
@@ -360,13 +345,12 @@ def _assigned_stations(assignment: pd.DataFrame | pd.Series, b_col: str, s_col: 
 
 
 def _own_distances(net: StreetMatrix | None, s_ids: np.ndarray, s_xy: np.ndarray, b_xy: np.ndarray,
-                   own: np.ndarray, limit: float, *, memory_mb: float = _CHUNK_MB) -> np.ndarray:
+                   own: np.ndarray, limit: float, *, cell_m: float = _CELL_M) -> np.ndarray:
     """Distance of each building to its own station, metres (``inf`` beyond ``4 × limit`` or unreachable).
 
-    Only the stations some building is assigned to are searched, and only from their distinct snap
-    nodes, in chunks of stations whose ``chunk × nodes`` distance table fits in ``memory_mb``
-    megabytes (float64); each chunk is one :func:`scipy.sparse.csgraph.dijkstra` call from all its
-    station nodes, cut at ``4 × limit``, read for the buildings of that chunk's stations and then dropped.
+    Stations are taken a square of ``cell_m`` metres at a time; each square's stations are searched
+    together with :func:`local_distances` (cut at ``4 × limit``) on the streets near them and their
+    buildings only, so time and memory grow with the number of stations, not stations × city.
     """
     out = np.full(len(b_xy), np.inf)
     position = {sid: i for i, sid in enumerate(s_ids)}
@@ -377,18 +361,15 @@ def _own_distances(net: StreetMatrix | None, s_ids: np.ndarray, s_xy: np.ndarray
     if net is None:
         out[has] = np.hypot(*(s_xy[station_of[has]] - b_xy[has]).T)
         return out
-    s_node, s_snap = net.snap(s_xy)
-    t_node, t_snap = net.snap(b_xy)
-    nodes, node_of = np.unique(s_node[station_of[has]], return_inverse=True)  # distinct snap nodes in use
     rows = np.flatnonzero(has)
-    chunk = max(1, int(memory_mb * 1e6 // (8 * max(net.matrix.shape[0], 1))))
-    order = np.argsort(node_of, kind="stable")
-    bounds = np.searchsorted(node_of[order], np.arange(0, len(nodes) + chunk, chunk))
-    for k, first in enumerate(range(0, len(nodes), chunk)):
-        network = dijkstra(net.matrix, directed=False, indices=nodes[first:first + chunk], limit=max(limit * 4, 1.0))
-        take = order[bounds[k]:bounds[k + 1]]
-        b = rows[take]
-        out[b] = network[node_of[take] - first, t_node[b]] + s_snap[station_of[b]] + t_snap[b]
+    station = station_of[rows]
+    cell = np.floor(s_xy[station] / cell_m).astype(np.int64)
+    groups = pd.DataFrame({"x": cell[:, 0], "y": cell[:, 1]}).groupby(["x", "y"], sort=True).indices
+    for idx in groups.values():
+        b = rows[idx]
+        mine = np.unique(station[idx])
+        dist = local_distances(net, s_xy[mine], b_xy[b], limit=max(limit * 4, 1.0))
+        out[b] = dist[np.searchsorted(mine, station[idx]), np.arange(len(idx))]
     return out
 
 

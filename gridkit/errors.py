@@ -14,6 +14,7 @@ __all__ = [
     "GridkitWarning",
     "InputDataError",
     "PartitionError",
+    "UsageError",
 ]
 
 
@@ -73,6 +74,14 @@ class InputDataError(GridkitError):
 
 class PartitionError(GridkitError):
     """A partition cannot be made as asked (and no sensible fallback exists)."""
+
+
+class UsageError(GridkitError):
+    """A command or function was asked for something it cannot do (exit 2 at the command line).
+
+    An unknown option value, an output path that cannot be written (a folder that is a file), outputs
+    that would overwrite the inputs.
+    """
 
 
 class GridkitWarning(UserWarning):

@@ -19,6 +19,10 @@ shp       ``OUT/<layer>.shp/.shx/.dbf/.prj/.cpg`` (UTF-8, the ``.cpg`` says so),
 csv       ``OUT/<layer>.csv`` (UTF-8): points as ``lon``/``lat`` (``x``/``y`` in metres for a
           projected CRS), other geometries as ``wkt``, plus a ``coord_sys`` column naming the CRS;
           column types for GDAL/QGIS in ``OUT/<layer>.csvt`` (codes stay text).
+parquet   ``OUT/<layer>.parquet``: GeoParquet 1.1 (WKB geometry, the CRS as PROJJSON in the ``geo``
+          metadata, bounding boxes per row) for city- and province-size layers, read by GDAL ≥ 3.8,
+          QGIS, DuckDB, geopandas and dask-geopandas; tables without geometry as plain Parquet.
+          Needs ``pyarrow`` (``pip install "gridkit[scale]"``).
 all       ``OUT/gridkit.gpkg``, ``OUT/geojson/``, ``OUT/shp/`` and ``OUT/csv/``.
 ========  ==========================================================================================
 
@@ -76,10 +80,11 @@ __all__ = [
     "write_csv_layers",
     "write_geojson_layers",
     "write_gpkg_layers",
+    "write_parquet_layers",
     "write_shapefile_layers",
 ]
 
-FORMATS = ("geojson", "gpkg", "shp", "csv")
+FORMATS = ("geojson", "gpkg", "shp", "csv", "parquet")
 CRS_CHOICES = ("EPSG:4326", "EPSG:4490", "cgcs2000-gk3", "cgcs2000-gk3-cm", "cgcs2000-gk3:<zone|CM>",
                "gcj02", "bd09")
 GPKG_NAME = "gridkit.gpkg"
@@ -389,6 +394,30 @@ def write_gpkg_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLik
     return [Path(path)]
 
 
+def write_parquet_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str],
+                         target: ExportCRS) -> list[Path]:
+    """Write each layer (prepared in ``target``) as ``folder/<name>.parquet``, atomically.
+
+    Spatial layers as GeoParquet 1.1 (geometry as WKB, ``geo`` metadata with the CRS, a ``bbox``
+    covering column so readers can skip row groups by area); tables as plain Parquet.
+    """
+    try:
+        import pyarrow  # noqa: F401, PLC0415 - only for this format
+    except ImportError as exc:
+        raise GridkitError('GeoParquet needs pyarrow: pip install "gridkit[scale]" (or pip install pyarrow)') from exc
+    written = []
+    for name, frame in layers.items():
+        table = _flatten_values(frame, datetimes_as_text=False)
+        path = Path(folder) / f"{name}.parquet"
+        with atomic_path(path) as tmp:
+            if _is_spatial(table):
+                gpd.GeoDataFrame(table).to_parquet(tmp, index=False, schema_version="1.1.0", write_covering_bbox=True)
+            else:
+                pd.DataFrame(table).to_parquet(tmp, index=False)
+        written.append(path)
+    return written
+
+
 def write_csv_layers(layers: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str],
                      target: ExportCRS, *, excel: bool = False) -> list[Path]:
     """Write each layer as ``folder/<name>.csv`` (UTF-8).
@@ -626,8 +655,8 @@ def export(
     path_or_folder
         The output folder (created if needed); for ``format="gpkg"`` also a ``.gpkg`` file path.
     format
-        ``"geojson"``, ``"gpkg"``, ``"shp"``, ``"csv"`` or ``"all"`` (see the module docstring for the
-        files each writes).
+        ``"geojson"``, ``"gpkg"``, ``"shp"``, ``"csv"``, ``"parquet"`` (GeoParquet) or ``"all"``
+        (GeoPackage, GeoJSON, Shapefile and CSV; see the module docstring for the files each writes).
     crs
         ``"EPSG:4326"`` (default), ``"EPSG:4490"``, ``"cgcs2000-gk3"``, ``"cgcs2000-gk3-cm"``,
         ``"cgcs2000-gk3:<zone or CM>"``, ``"gcj02"``, ``"bd09"`` or ``"EPSG:<code>"``.
@@ -651,7 +680,7 @@ def export(
     out = Path(path_or_folder)
     if fmt == "gpkg":
         return write_gpkg_layers(prepared, out if out.suffix.lower() == ".gpkg" else out / GPKG_NAME, target)
-    if out.suffix.lower() in {".gpkg", ".geojson", ".json", ".shp", ".csv"}:
+    if out.suffix.lower() in {".gpkg", ".geojson", ".json", ".shp", ".csv", ".parquet"}:
         raise GridkitError(f"format {fmt} writes one file per layer: give a folder, not {out.name!r}", source=out)
     if fmt == "geojson":
         return write_geojson_layers(prepared, out, target, crs_member=geojson_crs_member)
@@ -659,6 +688,8 @@ def export(
         return write_shapefile_layers(prepared, out, target)
     if fmt == "csv":
         return write_csv_layers(prepared, out, target, excel=excel)
+    if fmt == "parquet":
+        return write_parquet_layers(prepared, out, target)
     written = write_gpkg_layers(prepared, out / GPKG_NAME, target)
     if target.is_wgs84 or target.shift is not None or geojson_crs_member:
         written += write_geojson_layers(prepared, out / "geojson", target, crs_member=geojson_crs_member)

@@ -23,6 +23,7 @@ from scipy import ndimage, sparse, stats
 
 from gridkit.crs import to_metric
 from gridkit.errors import InputDataError
+from gridkit.spatial import polygon_holding
 
 __all__ = ["bandwidth_rule", "benjamini_hochberg", "contiguity_weights", "getis_ord_star", "hex_lattice",
            "hotspots", "kde_bands", "kde_surface"]
@@ -192,10 +193,9 @@ def hotspots(
     elif lattice == "hex":
         hexes = hex_lattice(grids_or_points, size_m=size_m, area=area)
         points = grids_or_points.geometry.to_crs(hexes.crs).to_numpy()
-        tree = shapely.STRtree(hexes.geometry.to_numpy())
-        pt, hx = tree.query(points, predicate="intersects")
-        pt, first = np.unique(pt, return_index=True)
-        hx = hx[first]
+        holding = polygon_holding(points, hexes.geometry.to_numpy())
+        pt = np.flatnonzero(holding >= 0)
+        hx = holding[pt]
         weight = np.ones(len(points)) if counts is None else \
             np.asarray(grids_or_points[counts] if isinstance(counts, str) else counts, dtype=float)
         values = np.bincount(hx, weights=weight[pt], minlength=len(hexes))

@@ -35,7 +35,7 @@ import shapely
 
 from gridkit.crs import WGS84, to_metric
 from gridkit.errors import GridkitWarning, InputDataError
-from gridkit.io import points_from_table, read_layer, source_name
+from gridkit.io import points_from_table, read_layer, read_table, source_name
 from gridkit.spatial import polygon_holding
 
 __all__ = [
@@ -144,10 +144,7 @@ def _to_frame(source: Any, crs: Any) -> gpd.GeoDataFrame:
     if not path.exists():
         raise InputDataError("incidents file does not exist", source=path)
     if path.suffix.lower() in {".csv", ".tsv", ".txt"}:
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype=str, keep_default_na=False,
-                            na_values=[""])
-        frame.attrs["source"] = str(path)
+        frame = read_table(path, label="incidents", dtype=str, keep_default_na=False, na_values=[""])
         return _points_from_table(frame, crs)
     return read_layer(path, crs=crs, label="incidents")
 

@@ -9,9 +9,11 @@ when the write succeeded, so a failed run never leaves a half-written file over 
 from __future__ import annotations
 
 import contextlib
+import io as _stdio
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,16 +21,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from gridkit.crs import WGS84
-from gridkit.errors import InputDataError
+from gridkit.encodings import decode_text, detect_encoding, normalise_encoding
+from gridkit.errors import GridkitWarning, InputDataError
 
 __all__ = [
     "atomic_path",
+    "check_lonlat",
     "coordinate_columns",
     "points_from_table",
     "read_layer",
+    "read_table",
     "repair_polygons",
     "source_name",
     "write_csv",
@@ -37,7 +43,8 @@ __all__ = [
     "write_layer",
 ]
 
-_LONLAT_PAIRS = (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y"))
+_LONLAT_PAIRS = (("lon", "lat"), ("longitude", "latitude"), ("lng", "lat"), ("x", "y"), ("经度", "纬度"),
+                 ("东经", "北纬"), ("x坐标", "y坐标"))
 _WKT_COLUMNS = ("geometry", "wkt", "geom")
 
 
@@ -54,6 +61,7 @@ def read_layer(
     x_col: str | None = None,
     y_col: str | None = None,
     label: str = "layer",
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer into a GeoDataFrame.
 
@@ -72,11 +80,21 @@ def read_layer(
         ``lng``/``lat`` or ``x``/``y`` are found, or a WKT column ``geometry``/``wkt``.
     label
         What the layer is (``"buildings"``), used in error messages for in-memory frames.
+    encoding
+        Text encoding of a CSV or of a Shapefile's ``.dbf`` (``"gbk"``, ``"utf-8"`` …). By default a
+        CSV's encoding is detected (UTF-8, UTF-8 with BOM, GBK/GB18030: :mod:`gridkit.encodings`), and
+        so is a Shapefile's without a ``.cpg``; a choice other than UTF-8 is announced by a warning.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        With ``attrs['source']`` naming the file.
+        With ``attrs['source']`` naming the file (and ``attrs['layer']`` the layer read).
+
+    Raises
+    ------
+    InputDataError
+        The file is missing or unreadable, its text does not decode, a CSV row is ragged, a CSV has
+        no coordinates or its latitudes are out of range (lon/lat swapped), or the layer has no CRS.
     """
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source.copy()
@@ -86,13 +104,13 @@ def read_layer(
         if not path.exists():
             raise InputDataError(f"{label} file does not exist", source=path)
         if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
-            gdf = _read_csv(path, x_col=x_col, y_col=y_col, crs=crs)
+            gdf = _read_csv(path, x_col=x_col, y_col=y_col, crs=crs, encoding=encoding)
+        elif path.suffix.lower() in {".parquet", ".geoparquet"}:
+            gdf = _read_parquet(path, label)
         else:
-            try:
-                gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-                raise InputDataError(f"cannot read {label}: {exc}", source=path) from exc
+            gdf = _read_vector(path, layer=layer, label=label, encoding=encoding)
         gdf.attrs["source"] = str(path)
+        gdf.attrs["layer"] = layer if layer is not None else path.stem
     if gdf.crs is None:
         if crs is None:
             raise InputDataError(
@@ -103,8 +121,123 @@ def read_layer(
     return gdf
 
 
+def _read_vector(path: Path, *, layer: str | None, label: str, encoding: str | None) -> gpd.GeoDataFrame:
+    """Read a GDAL layer; a Shapefile without ``.cpg`` gets its text encoding detected."""
+    shapefile = path.suffix.lower() in {".shp", ".dbf"}
+    no_cpg = shapefile and not path.with_suffix(".cpg").exists() and not path.with_suffix(".CPG").exists()
+    options: dict[str, str] = {}
+    if no_cpg:
+        options["encoding"] = "ISO-8859-1"  # every byte read as one character, recoded below
+    elif encoding is not None:
+        options["encoding"] = normalise_encoding(encoding)
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputDataError(f"cannot read {label}: {exc}", source=path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputDataError(f"{label}: text is not valid {encoding}: {exc}", source=path) from exc
+    return _recode_dbf(gdf, path, encoding) if no_cpg else gdf
+
+
+def _recode_dbf(gdf: gpd.GeoDataFrame, path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    """Decode the text of a Shapefile read byte-for-byte (ISO-8859-1) in its real encoding."""
+    text_cols = [c for c in gdf.columns if c != gdf.geometry.name
+                 and (gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype))]
+    names = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    values = [v for c in text_cols for v in gdf[c].dropna().astype(str)]
+    raw = "\n".join([*names, *values]).encode("latin-1", errors="replace")
+    if raw.isascii():
+        return gdf
+    if encoding is not None:
+        chosen = normalise_encoding(encoding)
+    else:
+        detected = detect_encoding(raw)
+        if detected is None:
+            raise InputDataError("cannot tell the text encoding of the .dbf (no .cpg beside it); name it with "
+                                 "encoding= (--encoding), e.g. gbk", source=path)
+        chosen = "utf-8" if detected == "utf-8-sig" else detected
+        if chosen not in {"utf-8", "gb18030"}:
+            # neither UTF-8 nor Chinese: keep the DBF default GDAL read it with (a guess among the
+            # single-byte code pages from a few names is no better)
+            warnings.warn(f"{path}: no .cpg beside the Shapefile; its text was read as ISO-8859-1 (the DBF "
+                          "default); pass encoding= (--encoding) to choose another", GridkitWarning, stacklevel=4)
+            return gdf
+        shown = "GBK/GB18030" if chosen == "gb18030" else chosen
+        warnings.warn(f"{path}: no .cpg beside the Shapefile; its text encoding was detected as {shown}; pass "
+                      "encoding= (--encoding) to choose another", GridkitWarning, stacklevel=4)
+
+    def decode(value: object, *, row: int | None = None, column: str | None = None) -> object:
+        if not isinstance(value, str) or value.isascii():
+            return value
+        try:
+            return value.encode("latin-1").decode(chosen)
+        except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+            raise InputDataError(f"text {value!r} is not valid {chosen} (no .cpg beside the Shapefile); name "
+                                 "the encoding with encoding= (--encoding)", source=path, row=row,
+                                 column=column) from exc
+
+    out = gdf.copy()
+    for col in text_cols:
+        series = out[col].astype(object)
+        out[col] = [decode(v, row=i, column=str(decode(col))) for i, v in enumerate(series)]
+    out = out.rename(columns={c: decode(c) for c in out.columns if c != gdf.geometry.name})
+    return out
+
+
+def read_table(
+    path: str | os.PathLike[str], *, encoding: str | None = None, label: str = "table", **read_csv: object
+) -> pd.DataFrame:
+    """Read a CSV (or TSV) table, detecting its text encoding; ragged rows are an error naming the line.
+
+    Parameters
+    ----------
+    path
+        The file.
+    encoding
+        Its text encoding; None detects it (:func:`gridkit.encodings.decode_text`).
+    label
+        What the table is, for error messages.
+    **read_csv
+        Passed to :func:`pandas.read_csv` (``dtype``, ``usecols``, ``nrows`` …).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With ``attrs['source']`` naming the file and ``attrs['encoding']`` the encoding used.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"{label} file does not exist", source=path)
+    if path.is_dir():
+        raise InputDataError(f"{label} is a folder, not a file", source=path)
+    decoded = decode_text(path.read_bytes(), encoding=encoding, source=path)
+    read_csv.setdefault("sep", "\t" if path.suffix.lower() == ".tsv" else ",")
+    try:
+        frame = pd.read_csv(_stdio.StringIO(decoded.text), **read_csv)  # type: ignore[call-overload]
+    except pd.errors.EmptyDataError as exc:
+        raise InputDataError(f"{label} file is empty (no header row)", source=path) from exc
+    except pd.errors.ParserError as exc:
+        raise InputDataError(f"{label} is not a well-formed table (a row with more fields than the header?): "
+                             f"{str(exc).strip()}", source=path) from exc
+    except ValueError as exc:  # usecols naming a missing column, a dtype that does not fit
+        raise InputDataError(f"cannot read {label}: {exc}", source=path) from exc
+    if len(frame.columns) and str(frame.columns[0]).startswith("\ufeff"):
+        frame = frame.rename(columns={frame.columns[0]: str(frame.columns[0]).lstrip("\ufeff")})
+    frame.attrs["source"] = str(path)
+    frame.attrs["encoding"] = decoded.encoding
+    return frame
+def _read_parquet(path: Path, label: str) -> gpd.GeoDataFrame:
+    """A GeoParquet file (as gridkit exports for city-size layers); needs pyarrow."""
+    try:
+        return gpd.read_parquet(path)
+    except ImportError as exc:
+        raise InputDataError('reading GeoParquet needs pyarrow: pip install "gridkit[scale]"', source=path) from exc
+    except (OSError, ValueError) as exc:
+        raise InputDataError(f"cannot read {label} as GeoParquet: {exc}", source=path) from exc
+
+
 def coordinate_columns(frame: pd.DataFrame) -> tuple[str, str] | None:
-    """The (x, y) columns of a table: lon/lat, longitude/latitude, lng/lat or x/y, any case; or None."""
+    """The (x, y) columns of a table: lon/lat, longitude/latitude, lng/lat, x/y or 经度/纬度, any case; or None."""
     lower = {str(c).lower(): c for c in frame.columns}
     for x_name, y_name in _LONLAT_PAIRS:
         if x_name in lower and y_name in lower:
@@ -123,15 +256,48 @@ def points_from_table(frame: pd.DataFrame, *, crs: str | int | None = None) -> g
         return None
     xs = pd.to_numeric(frame[columns[0]], errors="coerce").to_numpy(float)
     ys = pd.to_numeric(frame[columns[1]], errors="coerce").to_numpy(float)
+    check_lonlat(xs, ys, crs=crs if crs is not None else WGS84, columns=columns,
+                 source=frame.attrs.get("source", "<table>"))
     geometry = shapely.points(xs, ys)
     geometry[~(np.isfinite(xs) & np.isfinite(ys))] = shapely.Point()
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs if crs is not None else WGS84)
 
 
-def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | int | None) -> gpd.GeoDataFrame:
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype_backend="numpy_nullable")
-    lower = {c.lower(): c for c in frame.columns}
+def check_lonlat(xs: np.ndarray, ys: np.ndarray, *, crs: object, columns: tuple[str, str] = ("x", "y"),
+                 source: object = None) -> None:
+    """In a geographic CRS, longitudes must lie in [-180, 180] and latitudes in [-90, 90].
+
+    A latitude beyond 90° with longitudes that would be valid latitudes is diagnosed as the two
+    columns swapped (latitude given first); any other value out of range names its row.
+    """
+    try:
+        geographic = pyproj.CRS.from_user_input(crs).is_geographic
+    except pyproj.exceptions.CRSError:
+        return
+    if not geographic:
+        return
+    finite = np.isfinite(xs) & np.isfinite(ys)
+    bad_y = finite & (np.abs(ys) > 90)
+    bad_x = finite & (np.abs(xs) > 180)
+    if not (bad_y.any() or bad_x.any()):
+        return
+    if bad_y.any() and (np.abs(xs[finite]) <= 90).all() and (np.abs(ys[finite]) <= 180).all():
+        row = int(bad_y.nonzero()[0][0])
+        raise InputDataError(
+            f"latitude {ys[row]:g} is beyond ±90° ({int(bad_y.sum())} rows): the coordinates look swapped, "
+            f"latitude in {columns[0]!r} and longitude in {columns[1]!r}; swap the two columns "
+            "(longitude comes first, as x)", source=source, row=row, column=columns[1])
+    row = int((bad_y | bad_x).nonzero()[0][0])
+    column = columns[1] if bad_y[row] else columns[0]
+    raise InputDataError(f"coordinate ({xs[row]:g}, {ys[row]:g}) is out of range for longitude/latitude "
+                         f"({int((bad_y | bad_x).sum())} rows): projected coordinates need crs= "
+                         "(for example 'EPSG:4547')", source=source, row=row, column=column)
+
+
+def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | int | None,
+              encoding: str | None = None) -> gpd.GeoDataFrame:
+    frame = read_table(path, encoding=encoding, label="CSV", dtype_backend="numpy_nullable")
+    lower = {str(c).lower(): c for c in frame.columns}
     if (x_col is None or y_col is None) and coordinate_columns(frame) is not None:
         x_col, y_col = coordinate_columns(frame)
     if x_col is not None and y_col is not None:
@@ -147,6 +313,8 @@ def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | in
                 f"missing or non-numeric coordinate ({int(bad.sum())} rows in all)",
                 source=path, row=row, column=x_col if pd.isna(xs.iloc[row]) else y_col,
             )
+        check_lonlat(xs.to_numpy(float), ys.to_numpy(float), crs=crs if crs is not None else WGS84,
+                     columns=(x_col, y_col), source=path)
         geometry = gpd.points_from_xy(xs.to_numpy(float), ys.to_numpy(float))
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs if crs is not None else WGS84)
     for name in _WKT_COLUMNS:
@@ -159,8 +327,8 @@ def _read_csv(path: Path, *, x_col: str | None, y_col: str | None, crs: str | in
             frame = frame.drop(columns=[col])
             return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
     raise InputDataError(
-        "CSV has no coordinates: give lon/lat (or x/y) columns, a WKT 'geometry' column, "
-        "or name them with x_col/y_col",
+        "CSV has no coordinates: name its coordinate columns lon and lat (or longitude/latitude, x/y, "
+        f"经度/纬度), or give a WKT 'geometry' column; its columns are {[str(c) for c in frame.columns]}",
         source=path,
     )
 

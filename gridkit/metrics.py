@@ -29,6 +29,7 @@ __all__ = [
     "deviations",
     "evaluate",
     "hard_failures",
+    "overlapping_pairs",
     "polsby_popper",
     "street_alignment",
 ]
@@ -63,6 +64,34 @@ def coverage(grid_geoms: np.ndarray, community: shapely.Geometry) -> tuple[float
     gap = abs(union.area - area) / area
     overlap = (shapely.area(grid_geoms).sum() - union.area) / area
     return float(gap), float(max(0.0, overlap))
+
+
+def overlapping_pairs(geoms: np.ndarray, *, share: float = HARD_LIMIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of polygons (``i < j``) whose common area exceeds ``share`` of the smaller one.
+
+    Parameters
+    ----------
+    geoms
+        Polygons in a metric CRS.
+    share
+        Overlap that counts, relative to the smaller polygon's area (rounding on shared edges is far below).
+
+    Returns
+    -------
+    left, right, area_m2
+        Positions of each overlapping pair and the area they share (m²).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    hit = area > share * smaller
+    return left[hit], right[hit], area[hit]
 
 
 def street_alignment(
@@ -115,6 +144,7 @@ def evaluate(
     *,
     by: str = "households",
     tolerance: float = 0.1,
+    atoms: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Metrics table of a grid plan: one row per community and a last row ``ALL``.
 
@@ -134,6 +164,11 @@ def evaluate(
         The balanced measure: a grid column (``households``, ``population``, ``area_m2``).
     tolerance
         Balance tolerance for the share inside ±tolerance.
+    atoms
+        The atoms the plan was made of (``PartitionResult.atoms``: ``community_id``,
+        ``block_id``, the ``by`` column). With ``streets``, adds ``street_alignment_ceiling``
+        (no plan of these atoms inside the tolerance can have more of its internal boundary on
+        streets; :func:`gridkit.alignment.alignment_ceiling`) and ``through_blocks_min_m``.
 
     Returns
     -------
@@ -154,13 +189,57 @@ def evaluate(
     weight = g.geometry.area.to_numpy() if measure == "area_m2" else g[measure].to_numpy(float)
     oversize = g["oversize"].to_numpy(bool) if "oversize" in g.columns else np.zeros(len(g), dtype=bool)
     inputs = _input_totals(buildings, assignment, g)
+    across = _overlap_across(g)
     rows = []
     for c, cid in enumerate(comm["community_id"]):
         mask = (g["community_id"] == cid).to_numpy()
-        rows.append(_community_row(cid, comm.geometry.iloc[c], g[mask], weight[mask], oversize[mask], lines,
-                                   inputs.get(cid, {}), tolerance))
+        row = _community_row(cid, comm.geometry.iloc[c], g[mask], weight[mask], oversize[mask], lines,
+                             inputs.get(cid, {}), tolerance)
+        area = comm.geometry.iloc[c].area
+        row["overlap_other_communities"] = across.get(cid, 0.0) / area if area > 0 else 0.0
+        row["outside_community"] = float(shapely.area(shapely.difference(
+            g.geometry.to_numpy()[mask], comm.geometry.iloc[c])).sum() / area) if mask.any() and area > 0 else 0.0
+        rows.append(row)
     table = pd.DataFrame(rows)
-    return pd.concat([table, _total_row(table, g, inputs)], ignore_index=True)
+    table = pd.concat([table, _total_row(table, g, inputs)], ignore_index=True)
+    if atoms is not None and len(lines):
+        table = _with_ceiling(table, atoms.to_crs(crs), lines, g, weight, oversize, measure, tolerance)
+    return table
+
+
+def _with_ceiling(table: pd.DataFrame, atoms: gpd.GeoDataFrame, lines: np.ndarray, grids: gpd.GeoDataFrame,
+                  weight: np.ndarray, oversize: np.ndarray, measure: str, tolerance: float) -> pd.DataFrame:
+    """Add the street-alignment ceiling per community (and a length-weighted one for ALL)."""
+    from gridkit.alignment import community_ceilings  # noqa: PLC0415 - only with atoms
+
+    caps = {}
+    for cid in table["community_id"].iloc[:-1]:
+        mine = (grids["community_id"] == cid).to_numpy() & ~oversize
+        caps[cid] = (1 + tolerance) * float(weight[mine].mean()) if mine.any() else float("nan")
+    column = measure if measure in atoms.columns else "households"
+    ceilings = community_ceilings(atoms, lines, caps, weight_column=column)
+    table["street_alignment_ceiling"] = [ceilings[c].ceiling if c in ceilings else float("nan")
+                                         for c in table["community_id"]]
+    table["through_blocks_min_m"] = [ceilings[c].through_blocks_min_m if c in ceilings else float("nan")
+                                     for c in table["community_id"]]
+    street_max = sum(c.street_max_m for c in ceilings.values())
+    through = sum(c.through_blocks_min_m for c in ceilings.values())
+    table.loc[table.index[-1], "street_alignment_ceiling"] = (
+        street_max / (street_max + through) if street_max + through > 0 else float("nan"))
+    table.loc[table.index[-1], "through_blocks_min_m"] = through
+    return table
+
+
+def _overlap_across(grids: gpd.GeoDataFrame) -> dict:
+    """Per community, m² of its grids that overlap grids of another community (overlapping communities)."""
+    left, right, area = overlapping_pairs(grids.geometry.to_numpy())
+    cid = grids["community_id"].to_numpy(dtype=object)
+    out: dict = {}
+    for a, b, m2 in zip(left, right, area, strict=True):
+        if cid[a] != cid[b]:
+            out[cid[a]] = out.get(cid[a], 0.0) + float(m2)
+            out[cid[b]] = out.get(cid[b], 0.0) + float(m2)
+    return out
 
 
 def _input_totals(buildings: gpd.GeoDataFrame | None, assignment: pd.DataFrame | None,
@@ -246,6 +325,8 @@ def _total_row(table: pd.DataFrame, grids: gpd.GeoDataFrame, inputs: dict) -> pd
         "coverage_gap": float(table["coverage_gap"].max()),
         "overlap": float(table["overlap"].max()),
         "n_noncontiguous": int(table["n_noncontiguous"].sum()),
+        "overlap_other_communities": float(table["overlap_other_communities"].max()) if len(table) else 0.0,
+        "outside_community": float(table["outside_community"].max()) if len(table) else 0.0,
         "max_abs_deviation": float(table["max_abs_deviation"].max()),
         "share_within_tolerance": float(within),
         "mean_polsby_popper": float(polsby_popper(grids.geometry.to_numpy()).mean()) if len(grids) else float("nan"),
@@ -267,6 +348,14 @@ def hard_failures(table: pd.DataFrame, *, allowed_noncontiguous: int = 0) -> lis
         problems.append(f"coverage gap {total['coverage_gap']:.2e} > {HARD_LIMIT:g}")
     if total["overlap"] > HARD_LIMIT:
         problems.append(f"overlap {total['overlap']:.2e} > {HARD_LIMIT:g}")
+    across = table[(table["community_id"] != "ALL") & (table.get("overlap_other_communities", 0) > HARD_LIMIT)]
+    if len(across):
+        problems.append("grids of different communities overlap (overlapping communities?): " + ", ".join(
+            f"{cid} {share:.2e}" for cid, share in zip(across["community_id"], across["overlap_other_communities"],
+                                                      strict=True)))
+    outside = table[(table["community_id"] != "ALL") & (table.get("outside_community", 0) > HARD_LIMIT)]
+    if len(outside):
+        problems.append("grids reach outside their community: " + ", ".join(map(str, outside["community_id"])))
     if total["n_noncontiguous"] > allowed_noncontiguous:
         problems.append(f"{total['n_noncontiguous']} grid(s) not contiguous")
     return problems

@@ -24,7 +24,7 @@ import pyogrio
 import pyproj
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from shapely.ops import substring
 
@@ -33,6 +33,7 @@ from gridkit.errors import InputDataError
 from gridkit.io import source_name
 
 __all__ = [
+    "StreetNetwork",
     "clear_node_index",
     "edges_frame",
     "graph_from_osm",
@@ -41,6 +42,7 @@ __all__ = [
     "read_osm",
     "street_graph",
     "street_lines",
+    "undirected",
 ]
 
 
@@ -342,9 +344,10 @@ def edges_frame(graph: nx.MultiGraph) -> gpd.GeoDataFrame:
 def nearest_nodes(graph: nx.MultiGraph, points_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Snap points to the nearest graph nodes (straight-line distance).
 
-    The KD-tree over the node coordinates is built once per graph and cached (a weak cache keyed by
-    the graph object, so it goes with the graph); adding or removing nodes rebuilds it. Moving nodes
-    in place (changing ``x``/``y``) is not detected: call :func:`clear_node_index` after that.
+    The :class:`StreetNetwork` of the graph (with its KD-tree over the nodes) is built once per graph
+    and cached (a weak cache keyed by the graph object, so it goes with the graph); adding or removing
+    nodes rebuilds it. Moving nodes in place (changing ``x``/``y``) is not detected: call
+    :func:`clear_node_index` after that.
 
     Parameters
     ----------
@@ -359,33 +362,30 @@ def nearest_nodes(graph: nx.MultiGraph, points_xy: np.ndarray) -> tuple[np.ndarr
         Node ids (object array when ids are not integers) and the distances in metres.
     """
     points_xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
-    ids, tree = _node_index(graph)
-    dist, idx = tree.query(points_xy)
-    return ids[idx], np.asarray(dist, dtype=float)
+    net = _cached_network(graph)
+    idx, dist = net.snap(points_xy)
+    return net.node_ids[idx], dist
 
 
 _NODE_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _node_index(graph: nx.Graph) -> tuple[np.ndarray, cKDTree]:
-    """Node ids and the KD-tree over their x, y, cached per graph object."""
+def _cached_network(graph: nx.Graph) -> StreetNetwork:
+    """The graph's :class:`StreetNetwork`, cached per graph object (rebuilt when its nodes change)."""
     n = graph.number_of_nodes()
     if n == 0:
         raise InputDataError("the street graph has no nodes to snap to")
-    nodes = tuple(graph.nodes)
-    key = (n, hash(nodes))
+    key = (n, graph.number_of_edges(), hash(tuple(graph.nodes)))
     cached = _NODE_INDEX.get(graph)
     if cached is not None and cached[0] == key:
-        return cached[1], cached[2]
-    ids = np.array(nodes)
-    xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float)
-    tree = cKDTree(xy)
-    _NODE_INDEX[graph] = (key, ids, tree)
-    return ids, tree
+        return cached[1]
+    net = StreetNetwork.from_graph(graph)
+    _NODE_INDEX[graph] = (key, net)
+    return net
 
 
 def clear_node_index(graph: nx.Graph) -> None:
-    """Forget the cached node KD-tree of ``graph`` (after moving its nodes in place)."""
+    """Forget the cached :class:`StreetNetwork` (and node KD-tree) of ``graph`` (after moving its nodes)."""
     _NODE_INDEX.pop(graph, None)
 
 
@@ -479,3 +479,232 @@ def _read_osm_xml(path: Path) -> gpd.GeoDataFrame:
 def graph_from_osm(path: str | os.PathLike[str], *, crs: object = None, snap_m: float = 0.5) -> nx.MultiGraph:
     """Walking graph of an OSM file: ``street_graph(read_osm(path), crs=crs, snap_m=snap_m)``."""
     return street_graph(read_osm(path), crs=crs, snap_m=snap_m)
+
+
+# --------------------------------------------------------------------------------------------------
+# the street graph as arrays
+
+
+def undirected(graph: nx.Graph) -> nx.Graph:
+    """Walking view of a graph: a directed (osmnx) graph's two directions of one street become one edge.
+
+    Reciprocal edges with the same length (to 0.1 m) are merged; an undirected graph is returned as is.
+    """
+    if not graph.is_directed():
+        return graph
+    out = nx.MultiGraph(**graph.graph)
+    out.add_nodes_from(graph.nodes(data=True))
+    seen: set[tuple] = set()
+    for u, v, data in graph.edges(data=True):
+        key = (min(u, v), max(u, v), round(float(data.get("length", 0.0)), 1))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.add_edge(u, v, **{**data, "from_node": u})
+    return out
+
+
+def metric_crs_of(graph: nx.Graph) -> pyproj.CRS:
+    """The graph's CRS (``graph.graph['crs']``), refused unless it is projected (metres)."""
+    value = graph.graph.get("crs")
+    if value is None:
+        raise InputDataError("street graph has no graph['crs']; build it with gridkit.network.street_graph")
+    crs = pyproj.CRS.from_user_input(value)
+    if not crs.is_projected:
+        raise InputDataError(f"street graph CRS {crs.to_string()} is not metric (lengths would be degrees); "
+                             "project it first, e.g. street_graph(streets) picks a local metric CRS")
+    return crs
+
+
+class StreetNetwork:
+    """A walking graph as arrays: one CSR matrix of edge lengths, node coordinates and a KD-tree.
+
+    The one street-graph-as-arrays type of gridkit: coverage and wardens search distances on
+    :attr:`matrix`, routing walks edge indices (:attr:`eu`, :attr:`ev`, :attr:`length`,
+    :attr:`geoms`). A graph whose CRS is not metric is refused.
+
+    Attributes
+    ----------
+    crs
+        The metric CRS (pyproj).
+    node_ids, xy
+        Node ids of the graph (object array) and their ``n × 2`` coordinates (metres, ``crs``).
+    eu, ev, length, geoms, names
+        Per edge: end node indices, length (m), LineString oriented ``eu → ev`` (``crs``) and name.
+    matrix
+        ``n × n`` CSR matrix, entry ``(min(i, j), max(i, j))`` the shortest parallel edge between
+        nodes ``i`` and ``j`` (m, at least 1e-9); search it with ``directed=False``.
+    component
+        Connected component label of every node.
+    """
+
+    def __init__(self, crs: object, node_ids: np.ndarray, xy: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+                 length: np.ndarray, geoms: np.ndarray, names: np.ndarray) -> None:
+        self.crs = crs
+        self.node_ids = np.asarray(node_ids, dtype=object)
+        self.xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        self.eu, self.ev = np.asarray(eu, dtype=np.int64), np.asarray(ev, dtype=np.int64)
+        self.length = np.asarray(length, dtype=float)
+        self.geoms, self.names = np.asarray(geoms, dtype=object), np.asarray(names, dtype=object)
+        n = len(self.node_ids)
+        a, b = np.minimum(self.eu, self.ev), np.maximum(self.eu, self.ev)
+        order = np.lexsort((np.arange(len(a)), self.length, b, a))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+        best = order[first & (a[order] != b[order])]  # the shortest of parallel edges, no loops
+        self.best_edges = best
+        self._best = dict(zip(zip(a[best].tolist(), b[best].tolist(), strict=True), best.tolist(), strict=True))
+        self.matrix = sp.csr_matrix((np.maximum(self.length[best], 1e-9), (a[best], b[best])), shape=(n, n))
+        _, self.component = connected_components(self.matrix, directed=False)
+        self._tree: cKDTree | None = None
+        self._trees: dict[int, tuple[cKDTree, np.ndarray]] = {}
+        self._edge_trees: dict[int, tuple[shapely.STRtree, np.ndarray]] = {}
+        self.cache: dict[str, object] = {}  # derived structures (e.g. a matching graph), built once
+
+    @classmethod
+    def from_graph(cls, graph: nx.Graph) -> StreetNetwork:
+        """Arrays of an osmnx-style graph (node ``x``/``y``, edge ``length``, optional ``geometry``/``name``).
+
+        Direction is ignored (a directed graph's two directions of a street become one edge); edges
+        without ``length`` get their geometry's length, edges without geometry the straight line.
+
+        Raises
+        ------
+        InputDataError
+            The graph has no nodes, no metric CRS, or a node without coordinates.
+        """
+        if graph.number_of_nodes() == 0:
+            raise InputDataError("street graph has no nodes")
+        crs = metric_crs_of(graph)
+        graph = undirected(graph)
+        node_ids = np.empty(graph.number_of_nodes(), dtype=object)
+        node_ids[:] = list(graph.nodes)
+        index = {node: i for i, node in enumerate(node_ids)}
+        try:
+            xy = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=float).reshape(-1, 2)
+        except KeyError as exc:
+            raise InputDataError(f"street graph node without coordinate {exc}") from exc
+        eu, ev, length, geoms, names = [], [], [], [], []
+        for u, v, data in graph.edges(data=True):
+            a, b = index[u], index[v]
+            geom = data.get("geometry")
+            if geom is None:
+                geom = shapely.LineString([xy[a], xy[b]])
+            elif data.get("from_node", u) != u or (
+                    "from_node" not in data and _starts_at(geom, xy[b]) and not _starts_at(geom, xy[a])):
+                geom = geom.reverse()
+            eu.append(a)
+            ev.append(b)
+            value = data.get("length")
+            length.append(float(geom.length if value is None else value))
+            geoms.append(geom)
+            name = data.get("name")
+            names.append(" / ".join(map(str, name)) if isinstance(name, list) else name)
+        geo = np.empty(len(geoms), dtype=object)
+        geo[:] = geoms
+        nam = np.empty(len(names), dtype=object)
+        nam[:] = names
+        return cls(crs, node_ids, xy, np.array(eu, dtype=np.int64), np.array(ev, dtype=np.int64),
+                   np.array(length, dtype=float), geo, nam)
+
+    # kept for callers written against the earlier routing type
+    @property
+    def nodes(self) -> np.ndarray:
+        """Node ids (same as :attr:`node_ids`)."""
+        return self.node_ids
+
+    @property
+    def csr(self) -> sp.csr_matrix:
+        """The length matrix (same as :attr:`matrix`)."""
+        return self.matrix
+
+    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node index of each point (metres, ``crs``) and its straight distance (m)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if len(xy) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        if self._tree is None:
+            self._tree = cKDTree(self.xy)
+        dist, idx = self._tree.query(xy)
+        return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=float)
+
+    def nearest(self, points_xy: np.ndarray, *, component: int | None = None,
+                among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node index (of one network component, or among given nodes) and distance (m)."""
+        points_xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
+        if among is not None:
+            dist, idx = cKDTree(self.xy[among]).query(points_xy)
+            return among[idx], np.asarray(dist)
+        if component is None:
+            return self.snap(points_xy)
+        if component not in self._trees:
+            nodes = np.flatnonzero(self.component == component)
+            self._trees[component] = (cKDTree(self.xy[nodes]), nodes)
+        tree, nodes = self._trees[component]
+        dist, idx = tree.query(points_xy)
+        return nodes[idx], np.asarray(dist)
+
+    def edge_tree(self, component: int | None = None) -> tuple[shapely.STRtree, np.ndarray]:
+        """STRtree over the edges (of one network component) and their edge indices, cached."""
+        key = -1 if component is None else component
+        if key not in self._edge_trees:
+            edges = (np.arange(len(self.eu)) if component is None
+                     else np.flatnonzero(self.component[self.eu] == component))
+            self._edge_trees[key] = (shapely.STRtree(self.geoms[edges]), edges)
+        return self._edge_trees[key]
+
+    def shortest(self, sources: np.ndarray, *, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Distances (m) and predecessors from each of ``sources`` (node indices) to every node."""
+        dist, pred = dijkstra(self.matrix, directed=False, indices=np.asarray(sources, dtype=np.int64),
+                              return_predecessors=True, limit=limit)
+        return np.atleast_2d(dist), np.atleast_2d(pred)
+
+    def path(self, pred_row: np.ndarray, source: int, target: int) -> list[tuple[int, bool]]:
+        """The walk (edge index, forward) from ``source`` to ``target`` along a predecessor row."""
+        nodes = [target]
+        while nodes[-1] != source:
+            prev = int(pred_row[nodes[-1]])
+            if prev < 0:
+                raise InputDataError("no path between two nodes of one network component")
+            nodes.append(prev)
+        nodes.reverse()
+        return [self.step(a, b) for a, b in itertools.pairwise(nodes)]
+
+    def step(self, a: int, b: int) -> tuple[int, bool]:
+        """The shortest edge between adjacent nodes ``a`` and ``b``, as (edge index, forward)."""
+        e = self._best[(min(a, b), max(a, b))]
+        return int(e), bool(self.eu[e] == a)
+
+    def walk_nodes(self, walk: list[tuple[int, bool]], start: int) -> np.ndarray:
+        """Node index sequence of a walk starting at ``start`` (length len(walk) + 1)."""
+        if not walk:
+            return np.array([start], dtype=np.int64)
+        e = np.fromiter((s[0] for s in walk), dtype=np.int64, count=len(walk))
+        fwd = np.fromiter((s[1] for s in walk), dtype=bool, count=len(walk))
+        return np.concatenate([[start], np.where(fwd, self.ev[e], self.eu[e])]).astype(np.int64)
+
+    def walk_line(self, walk: list[tuple[int, bool]]) -> shapely.LineString | None:
+        """The walk as one continuous LineString (metric CRS), or None for an empty walk."""
+        if not walk:
+            return None
+        parts = []
+        for i, (e, fwd) in enumerate(walk):
+            coords = shapely.get_coordinates(self.geoms[e])
+            if not fwd:
+                coords = coords[::-1]
+            parts.append(coords if i == 0 else coords[1:])
+        return shapely.LineString(np.concatenate(parts))
+
+    def walk_names(self, walk: list[tuple[int, bool]]) -> list[str]:
+        """Street names in walking order, consecutive repeats and unnamed edges left out."""
+        names: list[str] = []
+        for e, _ in walk:
+            name = self.names[e]
+            if name and (not names or names[-1] != name):
+                names.append(str(name))
+        return names
+
+
+def _starts_at(geom: shapely.LineString, xy: np.ndarray) -> bool:
+    start = shapely.get_coordinates(shapely.get_point(geom, 0))[0]
+    return bool(np.hypot(*(start - xy)) < 1e-6)

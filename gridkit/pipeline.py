@@ -2,15 +2,13 @@
 
 Stages run in the order data flows (inputs → grids → wardens, coverage, routes, incidents → map and
 exports); a stage runs when its inputs are configured. Every output is first written into a staging
-folder beside the output folder and moved into place only when every stage has succeeded, so a failed
-run never leaves half its outputs over a good earlier run.
+folder beside the output folder, which replaces the output folder in one step only when every stage
+has succeeded (:func:`gridkit.publish.publish_folder`, with the manifest ``plan.json``), so a failed or
+killed run never leaves half its outputs, or files of an earlier run, over a good earlier run.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +19,12 @@ import geopandas as gpd
 import pandas as pd
 
 from gridkit import io
+from gridkit.columns import standard_columns
 from gridkit.config import Config
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.metrics import evaluate, hard_failures
-from gridkit.partition import partition
+from gridkit.partition import BatchError, partition
+from gridkit.publish import publish_folder
 
 __all__ = ["STAGES", "PipelineResult", "run_pipeline"]
 
@@ -60,6 +60,9 @@ class PipelineResult:
 class _Run:
     config: Config
     staging: Path
+    workers: int | None = None
+    client: Any = None
+    scheduler: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
     rows: list[tuple[str, str, object]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -79,7 +82,8 @@ def _csv(run: _Run, table: pd.DataFrame, name: str) -> None:
 
 
 def _communities(config: Config) -> gpd.GeoDataFrame:
-    communities = io.read_layer(config.input_path("communities"), label="communities")
+    communities = io.read_layer(config.input_path("communities"), label="communities",
+                                encoding=config["inputs"]["encoding"])
     part = config["partition"]
     targets, type_column = part["targets"], part["type_column"]
     if targets:
@@ -99,26 +103,33 @@ def _communities(config: Config) -> gpd.GeoDataFrame:
     return communities
 
 
+def _standard(layer: gpd.GeoDataFrame, cfg: Config, names: tuple[str, ...], label: str) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridkitWarning)  # the partition has said which columns it used
+        return standard_columns(layer, {k: cfg.columns.get(k) for k in names}, label=label)
+
+
 def _stage_partition(run: _Run, progress: Progress | None) -> None:
     cfg = run.config
     part = cfg["partition"]
     communities = _communities(cfg)
     # each input is read once; the readers remember the file for error messages
-    streets = io.read_layer(cfg.input_path("streets"), label="streets") if cfg.input_path("streets") else None
+    encoding = cfg["inputs"]["encoding"]
+    streets = (io.read_layer(cfg.input_path("streets"), label="streets", encoding=encoding)
+               if cfg.input_path("streets") else None)
     if streets is None and cfg.input_path("osm") is not None:
         from gridkit.network import read_osm  # noqa: PLC0415 - only when an OSM file is configured
 
         streets = read_osm(cfg.input_path("osm"))
-    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings")
+    buildings_read = io.read_layer(cfg.input_path("buildings"), label="buildings", encoding=encoding)
     if cfg.input_path("previous_grids") is not None:
         result = _regenerate(run, communities, buildings_read, streets)
     else:
-        result = partition(communities, buildings_read, streets, by=part["by"], target=part["target"],
-                           tolerance=part["tolerance"], seed=part["seed"], columns=cfg.columns,
-                           outside=part["outside"], progress=progress)
-    buildings = buildings_read.rename(columns={v: k for k, v in cfg.columns.items()})
+        result = _partition(run, communities, buildings_read, streets, progress)
+    # the same columns the partition used (named ones, else standard or common names such as 户数)
+    buildings = _standard(buildings_read, cfg, ("building_id", "households", "population"), "buildings")
     street_layer = streets
-    metrics = evaluate(result.grids, communities.rename(columns={v: k for k, v in cfg.columns.items()}),
+    metrics = evaluate(result.grids, _standard(communities, cfg, ("community_id",), "communities"),
                        buildings, result.assignment, streets=street_layer, by=part["by"],
                        tolerance=part["tolerance"])
     run.problems.extend(hard_failures(metrics))
@@ -138,6 +149,35 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
     _csv(run, result.assignment, "assignment.csv")
     _csv(run, result.report, "report.csv")
     _csv(run, metrics, "metrics.csv")
+
+
+def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any,
+               progress: Progress | None) -> Any:
+    """Partition batch by batch (street offices) here, in worker processes or on a Dask cluster.
+
+    A batch that fails is listed in ``failed_batches.csv`` and in the run's problems; the other
+    batches' grids go on through every stage and are written.
+    """
+    part = run.config["partition"]
+    try:
+        result = partition(communities, buildings, streets, by=part["by"], target=part["target"],
+                           tolerance=part["tolerance"], seed=part["seed"], columns=run.config.columns,
+                           outside=part["outside"], overlapping=part["overlapping"], progress=progress,
+                           sequence_digits=part["sequence_digits"],
+                           workers=run.workers, client=run.client, scheduler=run.scheduler,
+                           batch_by=run.config["run"]["batch_by"])
+    except BatchError as exc:
+        result = exc.partial
+        run.problems.extend(str(f) for f in exc.failures)
+        _csv(run, result.batches[result.batches["status"] != "ok"], "failed_batches.csv")
+        id_col = run.config.columns.get("community_id", "community_id")
+        every = set(communities[id_col].astype(str))  # each community gets a grid at least: the rest failed
+        run.results["failed_communities"] = sorted(every - set(result.grids["community_id"].astype(str)))
+    run.results["batches"] = result.batches
+    if len(result.batches) > 1:
+        run.report("partition", "batches", len(result.batches))
+        _csv(run, result.batches, "batches.csv")
+    return result
 
 
 def _regenerate(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any) -> Any:
@@ -181,6 +221,9 @@ def _stage_wardens(run: _Run, _progress: Progress | None) -> None:
     cfg = run.config
     grids = run.results["grids"]
     roster = read_roster(cfg.input_path("wardens"), district=run.results["communities"])
+    if run.results.get("failed_communities") and "community_id" in roster.columns:
+        # the people of a failed batch's communities wait for that batch's grids
+        roster = roster[~roster["community_id"].astype(str).isin(run.results["failed_communities"])]
     plan = assign_wardens(grids, roster, rule=cfg["staffing"]["rule"], graph=_graph(run),
                           streets=run.results.get("streets"))
     run.results.update(roster=roster, warden_plan=plan,
@@ -218,6 +261,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
+    from gridkit.roles import is_grid_warden  # noqa: PLC0415
     from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
@@ -227,7 +271,7 @@ def _stage_routes(run: _Run, _progress: Progress | None) -> None:
     stations = None
     if "warden_plan" in run.results:
         links = run.results["warden_plan"].links
-        seats = links.loc[links["role"] != "police", ["warden_id", "grid_id"]]
+        seats = links.loc[is_grid_warden(links["role"]), ["warden_id", "grid_id"]]  # who walks: one rule
         stations = run.results["roster"].drop(columns=["grid_id"], errors="ignore").merge(seats, on="warden_id")
     routes = patrol_routes(run.results["grids"], graph, stations=stations,
                            include_boundary=cfg["include_boundary"], speed_kmh=cfg["speed_kmh"])
@@ -275,6 +319,12 @@ STAGES: list[tuple[str, Callable[[_Run, Progress | None], None], tuple[str, ...]
     ("routes", _stage_routes, ()),
     ("incidents", _stage_incidents, ("incidents",)),
 ]
+
+# --- programme stages (issue 16): unit cells, staffing by a programme rule, schedules, KPIs, norms.
+# They live in gridkit.programme; install() inserts cells after the partition and appends the rest.
+from gridkit.programme import install as _install_programme_stages  # noqa: E402
+
+_install_programme_stages(STAGES)
 
 
 def _stage_map(run: _Run) -> None:
@@ -353,26 +403,24 @@ def _stage_exports(run: _Run) -> None:
         layers["routes"] = run.results["routes"]
     if "grid_stats" in run.results:
         layers["grid_stats"] = run.results["grid_stats"]
+    layers.update(run.results.get("extra_layers", {}))  # e.g. the unit cells (gridkit.programme)
     for fmt in out["formats"]:
         export(layers, run.out("gis") / fmt, format=fmt, crs=out["crs"], excel=out["excel_csv"])
     io.write_geojson(run.results["grids"], run.out("grids.geojson"))
 
 
-def _publish(staging: Path, folder: Path) -> list[Path]:
-    """Move every staged file into ``folder`` (each move is an atomic rename on one file system)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for item in sorted(staging.rglob("*")):
-        if item.is_dir():
-            continue
-        target = folder / item.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item, target)
-        written.append(target)
-    return written
+#: What a run may write at the top of its folder (to tell an older run's outputs from the user's files
+#: in a folder that has no plan.json yet).
+KNOWN_OUTPUTS = ("grids.geojson", "assignment.csv", "report.csv", "metrics.csv", "changes.csv",
+                 "grids.register.csv", "wardens_assignment.csv", "per_warden.csv", "staff_shortage.csv",
+                 "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis",
+                 "report.pdf", "warden_workload.csv", "batches.csv", "failed_batches.csv")
+# every CSV has its .csvt beside it (gridkit.tables)
+KNOWN_OUTPUTS += tuple(name[:-4] + ".csvt" for name in KNOWN_OUTPUTS if name.endswith(".csv"))
 
 
-def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None) -> PipelineResult:
+def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None,
+                 workers: int | None = None, client: Any = None, scheduler: str | None = None) -> PipelineResult:
     """Run every configured stage of ``config`` and publish the outputs.
 
     Parameters
@@ -381,17 +429,24 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
         A checked configuration (:func:`gridkit.config.load_config`).
     progress
         Optional factory ``progress(stage) -> callback(step, done, total)`` for progress bars.
+    workers
+        Worker processes for the partition batches (default ``[run] workers``, 1 = this process).
+    client, scheduler
+        A :class:`dask.distributed.Client` or a scheduler address (default ``[run] scheduler``) to
+        partition the batches on a Dask cluster.
 
     Returns
     -------
     PipelineResult
         Summary table, files written, results in memory, failed invariants and warnings.
     """
-    folder = Path(config["outputs"]["folder"])
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    run = _Run(config=config, staging=staging)
-    try:
+    folder = Path(config["outputs"]["folder"]).absolute()
+    notes: list[str] = []
+    # every output of the run is one plan: staged beside the folder, published by one folder exchange
+    # with plan.json (each file's checksum) inside; a failed or killed run leaves the previous plan whole
+    with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes) as staging:
+        run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
+                   scheduler=scheduler or config["run"]["scheduler"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             for name, stage, needs in STAGES:
@@ -403,9 +458,9 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
             _stage_map(run)
             _stage_report(run)
             _stage_exports(run)
-        outputs = _publish(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    outputs = [folder / rel for rel in written]
     summary = pd.DataFrame(run.rows, columns=["stage", "item", "value"], dtype=object)
+    messages = [str(w.message) for w in caught if issubclass(w.category, GridkitWarning)]
     return PipelineResult(summary=summary, outputs=outputs, results=run.results, problems=run.problems,
-                          warnings=[str(w.message) for w in caught if issubclass(w.category, GridkitWarning)])
+                          warnings=notes + messages)

@@ -44,14 +44,14 @@ from gridkit import _regen_inputs, _validate
 from gridkit._regen_codes import CodeBook, read_register
 from gridkit._regen_output import CHANGES, Context, assignment_table, change_report, grids_frame, summarise
 from gridkit._regen_region import RegionPlan, Regions, choose_regions, grid_adjacency, redraw_region
-from gridkit.atom_partition import dissolve_grids
+from gridkit.atom_partition import INTERIOR_PENALTY, dissolve_grids
 from gridkit.blocks import community_of_buildings
 from gridkit.crs import local_metric_crs
+from gridkit.engine import Measure, Source, building_weight, parse_measure
 from gridkit.errors import GridkitError, GridkitWarning
 from gridkit.io import read_layer
 from gridkit.metrics import deviations
 from gridkit.network import street_lines
-from gridkit.partition import Source, _building_weight, _Measure, _measure
 
 __all__ = ["CHANGES", "RegenerateResult", "regenerate"]
 
@@ -98,7 +98,7 @@ class RegenerateResult:
         return iter((self.grids, self.assignment))
 
 
-def regenerate(
+def regenerate(  # noqa: PLR0913 - keyword-only options, as partition
     previous_grids: Source,
     previous_assignment: str | os.PathLike[str] | pd.DataFrame,
     communities: Source,
@@ -111,7 +111,10 @@ def regenerate(
     seed: int = 0,
     register: str | os.PathLike[str] | pd.DataFrame | None = None,
     columns: Mapping[str, str] | None = None,
-    outside: str = "error",
+    outside: _validate.Outside = "error",
+    crs: object = None,
+    split_share: float = 0.25,
+    interior_penalty: float = INTERIOR_PENALTY,
 ) -> RegenerateResult:
     """Bring a previous grid plan up to date with the least change (动态调整).
 
@@ -147,6 +150,13 @@ def regenerate(
         ``"error"`` (default) for buildings outside every community, or ``"report"`` to leave them
         out of the grids and list them in the assignment with an empty ``grid_id`` and status
         ``outside_communities`` (with a warning and ``buildings_outside`` in the summary).
+    crs
+        Metric CRS to work in; default the UTM zone of the communities' centre (one CRS for the
+        whole run, as in :func:`gridkit.partition.partition`).
+    split_share, interior_penalty
+        As in :func:`gridkit.partition.partition`: a street block heavier than ``split_share`` ×
+        target is split into building cells, and a metre of grid boundary through a block costs
+        ``interior_penalty`` metres along a street. Use the values the previous plan was made with.
 
     Returns
     -------
@@ -154,13 +164,17 @@ def regenerate(
         New grids (previous grids' CRS) with a ``change`` column, assignment, per-grid change
         report, summary (churn) and the code register.
     """
-    if not 0 < tolerance < 1:
-        raise GridkitError(f"tolerance must be between 0 and 1 (a share, 0.1 = ±10 %); got {tolerance}")
-    if outside not in ("error", "report"):
-        raise GridkitError(f"outside must be 'error' or 'report'; got {outside!r}")
-    measure = _measure(by, target)
+    _validate.fraction("tolerance", tolerance)
+    _validate.option("outside", outside)
+    measure = parse_measure(by, target)
+    if not split_share > 0 or not interior_penalty >= 1:
+        raise GridkitError(f"split_share must be positive and interior_penalty at least 1; got {split_share}, "
+                           f"{interior_penalty}")
     ctx = _prepare(previous_grids, previous_assignment, communities, buildings, streets, measure=measure,
-                   tolerance=tolerance, seed=seed, register=register, columns=dict(columns or {}), outside=outside)
+                   tolerance=tolerance, seed=seed, register=register,
+                   columns=_validate.check_column_names(columns, _validate.COLUMN_KEYS), outside=outside,
+                   crs=crs)
+    ctx.split_share, ctx.interior_penalty = float(split_share), float(interior_penalty)
     for c in range(len(ctx.comm)):
         _community(ctx, c)
     for g in np.flatnonzero(ctx.grid_community < 0):
@@ -182,30 +196,31 @@ def regenerate(
 
 
 def _prepare(previous_grids: Source, previous_assignment: str | os.PathLike[str] | pd.DataFrame,
-             communities: Source, buildings: Source, streets: Source | None, *, measure: _Measure, tolerance: float,
+             communities: Source, buildings: Source, streets: Source | None, *, measure: Measure, tolerance: float,
              seed: int, register: str | os.PathLike[str] | pd.DataFrame | None, columns: dict[str, str],
-             outside: str) -> Context:
+             outside: str, crs: object = None) -> Context:
     comm = _validate.communities(read_layer(communities, label="communities"),
-                                 **{f"{k}_col": columns.get(k, k) for k in ("name", "code", "target")},
-                                 id_col=columns.get("community_id", "community_id"))
+                                 **{f"{k}_col": columns.get(k) for k in ("name", "code", "target")},
+                                 id_col=columns.get("community_id"))
     bld = _validate.buildings(read_layer(buildings, label="buildings"),
-                              **{f"{k}_col": columns.get(k, k) for k in ("households", "population", "levels", "use")},
-                              id_col=columns.get("building_id", "building_id"))
+                              **{f"{k}_col": columns.get(k) for k in ("households", "population", "levels", "use")},
+                              id_col=columns.get("building_id"))
     street_layer = _validate.streets(read_layer(streets, label="streets")) if streets is not None else None
     prev = _regen_inputs.previous_grids(read_layer(previous_grids, label="previous grids"))
     links_all = _regen_inputs.previous_assignment(previous_assignment, prev)
     links = links_all[_regen_inputs.check_known_buildings(links_all, bld["building_id"])] if len(links_all) \
         else links_all
-    metric = local_metric_crs(comm)
+    metric = pyproj.CRS.from_user_input(crs) if crs is not None else local_metric_crs(comm)
     comm_m, bld_m = comm.to_crs(metric), bld.to_crs(metric)
     if prev.crs is None:  # a plan without a CRS is taken to be in the communities' CRS
         prev = prev.set_crs(comm.crs)
     prev_m = prev.to_crs(metric).geometry.to_numpy()
-    building_community = community_of_buildings(comm_m, bld_m, outside=outside)
+    building_community = community_of_buildings(comm_m, bld_m, outside="report")
+    _validate.buildings_outside(comm_m, bld, bld_m, building_community, outside=outside)  # type: ignore[arg-type]
     lookup = {str(cid): i for i, cid in enumerate(comm["community_id"])}
     grid_community = np.array([lookup.get(str(c), -1) for c in prev["community_id"]], dtype=np.int64)
     targets = [measure.per_grid_target(t) for t in comm_m["target"].to_numpy(float)]
-    unit = _building_weight(bld_m, building_community, measure, targets)
+    unit = building_weight(bld_m, building_community, measure, targets)
     area_weight = np.array([measure.shares.get("area", 0.0) / t.get("area", 1.0) for t in targets])
     holder, listed = _regen_inputs.holders(bld_m, building_community, prev.set_geometry(prev_m, crs=metric),
                                            grid_community, links)
@@ -223,8 +238,8 @@ def _community(ctx: Context, c: int) -> None:
     """Keep, adjust or redraw the grids of community row ``c``."""
     cid = ctx.comm["community_id"].iloc[c]
     polygon = ctx.comm.geometry.iloc[c]
-    old = np.flatnonzero(ctx.grid_community == c)
-    members = np.flatnonzero(ctx.building_community == c)
+    old = _rows_of(ctx, "grid_community", c)
+    members = _rows_of(ctx, "building_community", c)
     whole = float(ctx.unit[members].sum()) + ctx.area_weight[c] * polygon.area  # the community in targets
     if len(old) == 0:
         total = whole
@@ -260,6 +275,15 @@ def _community(ctx: Context, c: int) -> None:
     _keep(ctx, old, [g for r in done for g in r[0]])
     for _, plan, region_members, region_old in done:
         _commit(ctx, c, plan, region_members, region_old, mean=regions.mean)
+
+
+def _rows_of(ctx: Context, name: str, value: int) -> np.ndarray:
+    """Positions where ``ctx.<name> == value``, from one groupby per array (not one scan per community or grid)."""
+    cache = ctx.index
+    if name not in cache:
+        values = getattr(ctx, name)
+        cache[name] = pd.Series(np.arange(len(values))).groupby(values).indices
+    return np.asarray(cache[name].get(value, np.empty(0, dtype=np.int64)), dtype=np.int64)
 
 
 def _redraw_regions(ctx: Context, c: int, regions: Regions, weight: np.ndarray, normal: np.ndarray,
@@ -417,7 +441,7 @@ def _keep(ctx: Context, old: np.ndarray, redrawn_local: list[int]) -> None:
         if int(g) in redrawn:
             continue
         code = ctx.prev["grid_id"].iloc[g]
-        mine = ctx.holder == g
+        mine = _rows_of(ctx, "holder", int(g))
         ctx.building_code[mine] = code
         ctx.new_grids.append({"grid_id": code, "community_row": int(ctx.grid_community[g]), "change": "kept",
                               "metric": ctx.prev_m[g], "original": ctx.prev.geometry.iloc[g], "previous_row": int(g),
@@ -444,7 +468,8 @@ def _plan(ctx: Context, c: int, polygon: shapely.Geometry, members: np.ndarray, 
     previous = np.where(ctx.holder[members] >= 0, local[np.maximum(ctx.holder[members], 0)], -1)
     return redraw_region(polygon, ctx.bld.iloc[members], ctx.unit[members], previous, ctx.prev_m[old], ctx.lines,
                          count=count, mean=mean if mean > 0 else 1.0, tolerance=ctx.tolerance,
-                         seed=ctx.seed + ctx.regions, area_weight=float(ctx.area_weight[c]))
+                         seed=ctx.seed + ctx.regions, area_weight=float(ctx.area_weight[c]),
+                         split_share=ctx.split_share, interior_penalty=ctx.interior_penalty)
 
 
 def _commit(ctx: Context, c: int, plan: RegionPlan, members: np.ndarray, old: np.ndarray, *, mean: float) -> None:
@@ -559,6 +584,6 @@ def _same_grid(ctx: Context, old: np.ndarray, overlap: np.ndarray, j: int, geom:
     previous = ctx.prev_m[g]
     if shapely.area(shapely.symmetric_difference(previous, geom)) > 1e-7 * max(previous.area, 1e-9):
         return None
-    if not np.array_equal(np.sort(members[label == j]), np.flatnonzero(ctx.holder == g)):
+    if not np.array_equal(np.sort(members[label == j]), _rows_of(ctx, "holder", int(g))):
         return None
     return ctx.prev.geometry.iloc[g]

@@ -52,7 +52,6 @@ candidate cluster was listed).
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,10 +64,13 @@ import scipy.sparse as sp
 import shapely
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
-from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, street_matrix
+from gridkit.coverage import StreetMatrix, _points_xy, distance_matrix, local_distances, street_matrix
 from gridkit.crs import WGS84, local_metric_crs
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.io import points_from_table, read_layer, source_name
+from gridkit.roles import ROLES, is_grid_warden, normalise_roles
+from gridkit.spatial import polygon_holding
+from gridkit.staffing import parse_staffing_rule
 
 __all__ = [
     "ROLES",
@@ -88,22 +90,15 @@ __all__ = [
     "staffing",
 ]
 
-#: Roles a roster may name, and the aliases accepted for them.
-ROLES = ("full_time", "part_time", "police", "volunteer")
-_ALIASES = {
-    "full_time": "full_time", "fulltime": "full_time", "full-time": "full_time", "full time": "full_time",
-    "专职": "full_time", "专职网格员": "full_time", "网格员": "full_time",
-    "part_time": "part_time", "parttime": "part_time", "part-time": "part_time", "part time": "part_time",
-    "兼职": "part_time", "兼职网格员": "part_time", "patrol": "part_time", "巡防": "part_time",
-    "police": "police", "grid_police": "police", "民警": "police", "网格民警": "police",
-    "volunteer": "volunteer", "volunteers": "volunteer", "志愿者": "volunteer",
-}
 #: Community-level team under ``1+1+2`` (the "2"): roster role → team role, and the minimum per community.
 TEAM_ROLES = {"part_time": "patrol", "volunteer": "volunteer"}
 TEAM_REQUIRED = {"patrol": 1, "volunteer": 1}
 #: Default weights of the workload index components.
 WORKLOAD_WEIGHTS = {"households": 0.4, "population": 0.2, "street_m": 0.2, "incidents": 0.2}
 _DISTRICT_TOLERANCE_M = 1.0
+#: A home or station farther outside the district than this (m) is a coordinate mistake, not an office
+#: across the road: an error. Nearer ones are kept with a warning.
+MAX_OUTSIDE_M = 2_000.0
 _CLUSTER_LIMIT = 200_000  # connected police clusters listed at most
 _BOUNDARY_TOL_M = 0.05  # boundary tolerance of the street-length split, metres
 
@@ -115,6 +110,7 @@ def read_roster(
     district: gpd.GeoDataFrame | None = None,
     crs: str | int | None = None,
     tolerance_m: float = _DISTRICT_TOLERANCE_M,
+    max_outside_m: float = MAX_OUTSIDE_M,
 ) -> gpd.GeoDataFrame:
     """Read and check a warden roster.
 
@@ -129,7 +125,10 @@ def read_roster(
     crs
         CRS of coordinates that carry none (CSV default EPSG:4326).
     tolerance_m
-        Distance outside ``district`` still accepted, metres.
+        Distance outside ``district`` accepted without a word, metres.
+    max_outside_m
+        Distance outside ``district`` still accepted with a warning (a station in the street office
+        across the road), metres; farther is an error (a coordinate mistake: swapped, wrong CRS).
 
     Returns
     -------
@@ -161,12 +160,12 @@ def read_roster(
         first = int((gdf["warden_id"] == gdf["warden_id"].iloc[row]).to_numpy().nonzero()[0][0])
         raise InputDataError(f"duplicate warden id (first seen at row {first})", source=src, row=row,
                              feature=gdf["warden_id"].iloc[row], column="warden_id")
-    gdf["role"] = _roles(gdf, src)
+    gdf["role"] = normalise_roles(gdf["role"], source=src, ids=gdf["warden_id"])
     gdf["capacity"] = _capacities(gdf, src)
     if "name" not in gdf.columns:
         gdf["name"] = gdf["warden_id"]
     gdf["name"] = gdf["name"].astype(object).where(gdf["name"].notna(), gdf["warden_id"]).astype(str)
-    _check_locations(gdf, src, district, tolerance_m)
+    _check_locations(gdf, src, district, tolerance_m, max_outside_m)
     keep = ["warden_id", "name", "role", "capacity"] + (["community_id"] if "community_id" in gdf.columns else [])
     rest = [c for c in gdf.columns if c not in keep and c != gdf.geometry.name]
     out = gpd.GeoDataFrame(gdf[keep + rest], geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
@@ -188,17 +187,6 @@ def _roster_frame(source: Any, crs: str | int | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _roles(gdf: pd.DataFrame, src: str) -> pd.Series:
-    raw = gdf["role"].astype(object)
-    norm = raw.map(lambda v: _ALIASES.get(str(v).strip().lower()) if not pd.isna(v) else None)
-    bad = norm.isna().to_numpy()
-    if bad.any():
-        row = int(bad.nonzero()[0][0])
-        raise InputDataError(f"unknown role {raw.iloc[row]!r}; roles are {', '.join(ROLES)}", source=src, row=row,
-                             feature=gdf["warden_id"].iloc[row], column="role")
-    return norm.astype(str)
-
-
 def _capacities(gdf: pd.DataFrame, src: str) -> np.ndarray:
     values = pd.to_numeric(gdf["capacity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(values) | (values < 1) | (values != np.round(values))
@@ -209,7 +197,8 @@ def _capacities(gdf: pd.DataFrame, src: str) -> np.ndarray:
     return values.astype(int)
 
 
-def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame | None, tolerance_m: float) -> None:
+def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame | None, tolerance_m: float,
+                     max_outside_m: float = MAX_OUTSIDE_M) -> None:
     geoms = gdf.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
@@ -221,29 +210,30 @@ def _check_locations(gdf: gpd.GeoDataFrame, src: str, district: gpd.GeoDataFrame
     area = shapely.union_all(district.to_crs(crs).geometry.to_numpy())
     points = gdf.geometry.to_crs(crs).to_numpy()
     away = shapely.distance(area, points)
-    outside = away > tolerance_m
-    if outside.any():
-        row = int(outside.nonzero()[0][0])
+    far = away > max_outside_m
+    if far.any():
+        row = int(far.nonzero()[0][0])
         raise InputDataError(
-            f"location is {away[row]:.0f} m outside the district ({int(outside.sum())} warden(s) outside in all)",
-            source=src, row=row, feature=gdf["warden_id"].iloc[row])
+            f"location is {away[row] / 1000:.1f} km outside the district ({int(far.sum())} warden(s) farther than "
+            f"{max_outside_m / 1000:g} km in all): a coordinate mistake? (lon/lat swapped, another CRS, GCJ-02 "
+            "coordinates read as WGS 84)", source=src, row=row, feature=gdf["warden_id"].iloc[row])
+    near = np.flatnonzero(away > tolerance_m)
+    if len(near):
+        shown = ", ".join(f"{gdf['warden_id'].iloc[r]} {away[r]:.0f} m" for r in near[:5])
+        warnings.warn(f"{src}: {len(near)} warden(s) live or have their station outside the district, kept "
+                      f"(within {max_outside_m / 1000:g} km): {shown}{' …' if len(near) > 5 else ''}",
+                      GridkitWarning, stacklevel=4)
 
 
 # --------------------------------------------------------------------------------------- staffing
-def _parse_rule(rule: str) -> tuple[str, float | None]:
-    text = str(rule).strip().lower().replace(" ", "")
-    if text in {"one_per_grid", "one-per-grid", "一格一员"}:
-        return "one_per_grid", None
-    if text in {"1+1+2", "team:1+1+2", "team(1+1+2)", "team"}:
-        return "1+1+2", None
-    match = re.fullmatch(r"per_households[:=(]?(\d+(?:\.\d+)?)\)?", text)
-    if match:
-        n = float(match.group(1))
-        if n <= 0:
-            raise GridkitError(f"per_households needs a positive number of households, got {n}")
-        return "per_households", n
-    raise GridkitError(f"unknown staffing rule {rule!r}; rules are one_per_grid, per_households:N (for example "
-                       "per_households:300) and 1+1+2")
+def _parse_rule(rule: Any) -> tuple[str, float | None]:
+    """The legacy kind of a rule (``one_per_grid``, ``per_households`` + N, ``1+1+2``), or ``rule``.
+
+    Rules are data (:mod:`gridkit.staffing`); the three above keep this module's solvers, any other
+    rule is assigned by :func:`gridkit.staffing_plan.assign_by_rule`.
+    """
+    spec = parse_staffing_rule(rule)
+    return (spec.legacy, spec.per_households) if spec.legacy else ("rule", None)
 
 
 def largest_remainder(quotas: np.ndarray, total: int, *, minimum: int = 1) -> np.ndarray:
@@ -361,9 +351,8 @@ def grid_incidents(grids: gpd.GeoDataFrame, incidents: pd.DataFrame | None) -> n
                                                pd.to_numeric(incidents["lat"], errors="coerce")), crs=WGS84)
         points = pts.to_crs(grids.crs).to_numpy()
     points = points[~(shapely.is_missing(points) | shapely.is_empty(points))]
-    point_idx, grid_idx = shapely.STRtree(grids.geometry.to_numpy()).query(points, predicate="intersects")
-    first = pd.Series(grid_idx).groupby(point_idx).first()  # a point on a shared boundary counts once
-    counts = np.bincount(first.to_numpy(), minlength=len(grids)).astype(int)
+    holding = polygon_holding(points, grids.geometry.to_numpy())  # a point on a shared boundary counts once
+    counts = np.bincount(holding[holding >= 0], minlength=len(grids)).astype(int)
     left_out = len(incidents) - int(counts.sum())
     if left_out:
         warnings.warn(f"{left_out} of {len(incidents)} incidents have no location or lie outside every grid; "
@@ -408,6 +397,8 @@ def staffing(
         :data:`TEAM_REQUIRED`, one each).
     """
     kind, per = _parse_rule(rule)
+    if kind == "rule":
+        raise GridkitError(f"{rule!r} is a programme rule: its seats are gridkit.staffing.required_seats")
     if "grid_id" not in grids.columns:
         raise InputDataError("grids have no column 'grid_id'", source=source_name(grids, "<grids>"), column="grid_id")
     n = len(grids)
@@ -791,6 +782,7 @@ def assign_wardens(
     same_community: bool = True,
     team_same_community: bool | None = None,
     time_limit: float = 60.0,
+    max_walk_m: float | None = None,
 ) -> WardenPlan:
     """Assign a roster to grids under a staffing rule, minimising total walking distance, exactly.
 
@@ -819,6 +811,13 @@ def assign_wardens(
         then as close to its workload share of the team as the roster allows, then the shortest walks.
     time_limit
         Time limit per MILP, seconds; a run stopped by it reports ``optimal=False``.
+    max_walk_m
+        With ``same_community``, the longest walk (m) from a person's location to a grid (or the
+        community, for the team) that is matched; default per community twice the diagonal of the
+        box around its people and grids, plus 1 km. Each community is then solved on its own, with
+        Dijkstra only from its people on the streets near it (:func:`gridkit.coverage.local_distances`),
+        so time and memory grow linearly with the city. Without ``same_community`` every person may
+        go to every grid, and a dense people × grids table is built (fine for a district, not a city).
 
     Returns
     -------
@@ -827,15 +826,72 @@ def assign_wardens(
     """
     if not 0 < part_time_fte <= 1:
         raise GridkitError(f"part_time_fte must be in (0, 1], got {part_time_fte}")
+    if _parse_rule(rule)[0] == "rule":  # a programme rule given as data (gridkit.staffing)
+        from gridkit.staffing_plan import assign_by_rule  # noqa: PLC0415 - it builds on this module
+
+        return assign_by_rule(grids, roster, rule, graph=graph, streets=streets, incidents=incidents,
+                              same_community=same_community, time_limit=time_limit)
     roster = read_roster(roster, district=grids)
     table = staffing(grids, rule, incidents=incidents, streets=streets)
     kind = table.attrs["kind"]
     net = None if graph is None else street_matrix(graph)
     crs = net.crs if net is not None else local_metric_crs(grids)
-    cost = distance_matrix(net, _points_xy(roster, crs), _points_xy(grids, crs))
-    if same_community and "community_id" in roster.columns and "community_id" in grids.columns:
-        own = roster["community_id"].astype(str).to_numpy()[:, None] == grids["community_id"].astype(str).to_numpy()
-        cost = np.where(own, cost, np.inf)
+    blocked = same_community and "community_id" in roster.columns and "community_id" in grids.columns
+    team_apart = same_community if team_same_community is None else team_same_community
+    links: list[tuple[int, int, float, float]] = []
+    optimal, methods = True, set()
+    places: list[tuple[np.ndarray, np.ndarray]] = []
+    roster_xy, grid_xy = _points_xy(roster, crs), _points_xy(grids, crs)
+    for r_rows, g_rows in _blocks(roster, grids, blocked):
+        if blocked:
+            limit = _walk_limit(max_walk_m, roster_xy[r_rows], grid_xy[g_rows])
+            cost = local_distances(net, roster_xy[r_rows], grid_xy[g_rows], limit=limit)
+        else:
+            cost = distance_matrix(net, roster_xy[r_rows], grid_xy[g_rows])
+        found, block_optimal, method = _solve_block(grids.iloc[g_rows], roster.iloc[r_rows], table.iloc[g_rows],
+                                                    cost, kind=kind, part_time_fte=part_time_fte,
+                                                    time_limit=time_limit)
+        links += [(int(r_rows[w]), int(g_rows[g]), share, float(cost[w, g])) for w, g, share in found]
+        optimal = optimal and block_optimal
+        methods.add(method)
+        places.append((r_rows, g_rows))
+    method = " / ".join(sorted(methods)) + (" per community" if blocked else "")
+    team = None
+    if kind == "1+1+2":
+        if blocked and team_apart:
+            team = _assign_team_blocks(grids, roster, table, net, crs, places, max_walk_m)
+        else:
+            team, team_optimal = _assign_team(grids, roster, table, net, crs, team_apart, time_limit)
+            optimal = optimal and team_optimal
+        method += " + community team milp (HiGHS)"
+    return _plan(grids, roster, table, links, optimal=optimal, method=method, part_time_fte=part_time_fte,
+                 team=team)
+
+
+def _blocks(roster: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, blocked: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(roster rows, grid rows) of each community (grids' order), or one block of everything."""
+    if not blocked:
+        return [(np.arange(len(roster)), np.arange(len(grids)))]
+    people = pd.Series(np.arange(len(roster))).groupby(roster["community_id"].astype(str).to_numpy()).indices
+    places = pd.Series(np.arange(len(grids))).groupby(grids["community_id"].astype(str).to_numpy(), sort=False).indices
+    return [(np.sort(people.get(cid, np.empty(0, dtype=np.int64))), np.sort(rows)) for cid, rows in places.items()]
+
+
+def _walk_limit(max_walk_m: float | None, people_xy: np.ndarray, place_xy: np.ndarray) -> float:
+    """The longest walk matched in one community (m): given, or twice the diagonal of its box plus 1 km."""
+    if max_walk_m is not None:
+        if not max_walk_m > 0:
+            raise GridkitError(f"max_walk_m must be positive, got {max_walk_m}")
+        return float(max_walk_m)
+    points = np.vstack([people_xy, place_xy])
+    if len(points) == 0:
+        return 1000.0
+    return float(2 * np.hypot(*(points.max(axis=0) - points.min(axis=0))) + 1000.0)
+
+
+def _solve_block(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame, cost: np.ndarray, *,
+                 kind: str, part_time_fte: float, time_limit: float) -> tuple[list[tuple[int, int, float]], bool, str]:
+    """Grid wardens (and police under ``1+1+2``) of one block; (person, grid, seat share) in block positions."""
     roles = roster["role"].to_numpy()
     capacity = roster["capacity"].to_numpy()
     seat_roles = ("full_time", "part_time") if kind == "per_households" else ("full_time",)
@@ -848,23 +904,56 @@ def assign_wardens(
     else:
         pairs, optimal = _solve_seats(cost[staff], capacity[staff], share, seats, time_limit)
         method = "milp (HiGHS)"
-    links = [(int(staff[w]), g, float(share[w])) for w, g in pairs]
+    found = [(int(staff[w]), g, float(share[w])) for w, g in pairs]
     if kind == "1+1+2":
         police = np.flatnonzero(roles == "police")
-        clusters, listed_all = _police_clusters(grids, int(capacity[police].max()) if len(police) else 1)
+        clusters, listed_all = _police_clusters(grids.reset_index(drop=True),
+                                                int(capacity[police].max()) if len(police) else 1)
         police_links, police_optimal = _solve_police(cost[police], capacity[police], clusters, time_limit)
-        links += [(int(police[p]), g, 1.0) for p, g in police_links]
+        found += [(int(police[p]), g, 1.0) for p, g in police_links]
         optimal = optimal and police_optimal and listed_all
         method += " + police clusters milp (HiGHS)"
-        team, team_optimal = _assign_team(grids, roster, table, net, crs,
-                                          same_community if team_same_community is None else team_same_community,
-                                          time_limit)
-        optimal = optimal and team_optimal
-        method += " + community team milp (HiGHS)"
-    else:
-        team = None
-    return _plan(grids, roster, table, cost, links, optimal=optimal, method=method, part_time_fte=part_time_fte,
-                 team=team)
+    return found, optimal, method
+
+
+def _assign_team_blocks(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame,
+                        net: StreetMatrix | None, crs: Any, places: list[tuple[np.ndarray, np.ndarray]],
+                        max_walk_m: float | None) -> pd.DataFrame:
+    """The community team when it stays in its own community: each member in reach goes there (no choice left).
+
+    The balanced targets are those of :func:`_team_targets` over the whole district, for the report.
+    """
+    communities = table.attrs["community"]
+    row_of = {str(c): i for i, c in enumerate(communities["community_id"])}
+    members = np.flatnonzero(roster["role"].isin(list(TEAM_ROLES)).to_numpy())
+    where = np.full(len(members), -1, dtype=np.int64)
+    distance = np.full(len(members), np.nan)
+    position = np.full(len(roster), -1, dtype=np.int64)
+    position[members] = np.arange(len(members))
+    people_xy = _points_xy(roster, crs)
+    for r_rows, g_rows in places:
+        mine = r_rows[position[r_rows] >= 0]
+        if len(mine) == 0 or len(g_rows) == 0:
+            continue
+        c = row_of[str(grids["community_id"].iloc[g_rows[0]])]
+        point = _community_points(grids.iloc[g_rows], communities.iloc[[c]], crs)
+        limit = _walk_limit(max_walk_m, people_xy[mine], _points_xy(grids.iloc[g_rows], crs))
+        cost = local_distances(net, people_xy[mine], point, limit=limit)[:, 0]
+        reach = np.isfinite(cost)
+        where[position[mine[reach]]] = c
+        distance[position[mine[reach]]] = cost[reach]
+    team_role = np.array([TEAM_ROLES[r] for r in roster["role"].to_numpy()[members]], dtype=object)
+    has = where >= 0
+    targets = _team_targets(communities, pd.Series(team_role[has]).value_counts().to_dict())
+    team = pd.DataFrame({
+        "w": members, "warden_id": roster["warden_id"].to_numpy()[members], "role": roster["role"].to_numpy()[members],
+        "team_role": team_role, "home_community": roster["community_id"].to_numpy()[members], "c": where,
+        "community_id": np.where(has, communities["community_id"].to_numpy()[np.maximum(where, 0)], None),
+        "grids": np.where(has, communities["grid_ids"].to_numpy()[np.maximum(where, 0)], None),
+        "distance_m": distance,
+    })
+    team.attrs["targets"] = targets
+    return team
 
 
 def _same_community_pairs(grids: gpd.GeoDataFrame) -> np.ndarray:
@@ -875,15 +964,19 @@ def _same_community_pairs(grids: gpd.GeoDataFrame) -> np.ndarray:
     return pairs
 
 
-def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame, cost: np.ndarray,
-          links: list[tuple[int, int, float]], *, optimal: bool, method: str,
+def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame,
+          links: list[tuple[int, int, float, float]], *, optimal: bool, method: str,
           part_time_fte: float, team: pd.DataFrame | None = None) -> WardenPlan:
     grid_ids = table["grid_id"].to_numpy()
-    link = pd.DataFrame(links, columns=["w", "g", "share"]).astype({"w": int, "g": int, "share": float})
+    link = pd.DataFrame(links, columns=["w", "g", "share", "distance_m"]).astype(
+        {"w": int, "g": int, "share": float, "distance_m": float})
+    # staff first, then police, each by person and grid, whatever the order the blocks were solved in
+    police_first = roster["role"].to_numpy()[link["w"].to_numpy()] == "police"
+    link = link.iloc[np.lexsort((link["g"].to_numpy(), link["w"].to_numpy(), police_first))].reset_index(drop=True)
     link["warden_id"] = roster["warden_id"].to_numpy()[link["w"]]
     link["role"] = roster["role"].to_numpy()[link["w"]]
     link["grid_id"] = grid_ids[link["g"]]
-    link["distance_m"] = cost[link["w"].to_numpy(), link["g"].to_numpy()]
+    link = link[["w", "g", "share", "warden_id", "role", "grid_id", "distance_m"]]
     is_police = link["role"].to_numpy() == "police"
     table = table.copy()
     filled = np.bincount(link.loc[~is_police, "g"], weights=link.loc[~is_police, "share"], minlength=len(table))
@@ -893,11 +986,10 @@ def _plan(grids: gpd.GeoDataFrame, roster: gpd.GeoDataFrame, table: pd.DataFrame
     table["police_filled"] = police_n
     table["police_shortage"] = np.maximum(table["police"].to_numpy() - police_n, 0)
     table["staffed"] = (table["shortage"] <= 1e-9) & (table["police_shortage"] == 0)
-    names = link.groupby("g")
-    table["warden_ids"] = [";".join(names.get_group(g).loc[lambda d: d["role"] != "police", "warden_id"])
-                           if g in names.groups else "" for g in range(len(table))]
-    table["police_ids"] = [";".join(names.get_group(g).loc[lambda d: d["role"] == "police", "warden_id"])
-                           if g in names.groups else "" for g in range(len(table))]
+    for column, police in (("warden_ids", False), ("police_ids", True)):
+        chosen = link.loc[is_police == police]
+        joined = chosen.groupby("g", sort=True)["warden_id"].agg(";".join)
+        table[column] = joined.reindex(np.arange(len(table)), fill_value="").to_numpy()
     assignment = _assignment_table(roster, link, table, team)
     per_warden = _per_warden(link, table, is_police)
     if team is not None:
@@ -1018,39 +1110,58 @@ def _shortage(roster: gpd.GeoDataFrame, table: pd.DataFrame, link: pd.DataFrame,
     seat_value = np.where(roles == "full_time", 1.0, 0.0) + np.where(
         (roles == "part_time") & (kind == "per_households"), part_time_fte, 0.0)
     police_used = link.loc[link["role"] == "police"].groupby("w")["g"].first()
+    grid_key = table["community_id"].astype(str).to_numpy() if has_cid else np.zeros(len(table), dtype=object)
+    home_key = roster["community_id"].astype(str).to_numpy() if has_cid and "community_id" in roster.columns \
+        else None
+    of_grid = pd.Series(np.arange(len(table))).groupby(grid_key).indices
+    of_home = pd.Series(np.arange(len(roster))).groupby(home_key).indices if home_key is not None else None
+    used = np.zeros(len(roster), dtype=bool)
+    used[police_used.index.to_numpy(dtype=np.int64)] = True
+    team_home = _team_home_index(team, roster) if team is not None else None
+    everyone = np.arange(len(roster))
     for cid in communities:
-        in_c = (table["community_id"] == cid).to_numpy() if has_cid else np.ones(len(table), dtype=bool)
-        r_in = (roster["community_id"].astype(str) == str(cid)).to_numpy() \
-            if has_cid and "community_id" in roster.columns else np.ones(len(roster), dtype=bool)
-        required, filled = table.loc[in_c, "wardens"].sum(), table.loc[in_c, "filled"].sum()
+        key = str(cid) if has_cid else 0
+        in_c = of_grid.get(key, np.empty(0, dtype=np.int64))
+        r_in = everyone if of_home is None else of_home.get(key, np.empty(0, dtype=np.int64))
+        required, filled = table["wardens"].to_numpy()[in_c].sum(), table["filled"].to_numpy()[in_c].sum()
         rows.append({"community_id": cid, "role": "warden", "required": float(required), "target": float(required),
                      "available": float(seat_value[r_in].sum()), "assigned": float(filled),
                      "shortage": float(max(required - filled, 0))})
         if kind == "1+1+2":
-            officers = math.ceil(int(in_c.sum()) / 2)
-            used = int(police_used.index.isin(np.flatnonzero(r_in)).sum())
-            grids_without = int(table.loc[in_c, "police_shortage"].sum())
+            officers = math.ceil(len(in_c) / 2)
+            grids_without = int(table["police_shortage"].to_numpy()[in_c].sum())
             rows.append({"community_id": cid, "role": "police", "required": float(officers),
-                         "target": float(officers), "available": float(((roles == "police") & r_in).sum()),
-                         "assigned": float(used), "shortage": float(math.ceil(grids_without / 2))})
+                         "target": float(officers), "available": float((roles[r_in] == "police").sum()),
+                         "assigned": float(used[r_in].sum()), "shortage": float(math.ceil(grids_without / 2))})
         if team is not None:
-            rows.extend(_team_rows(team, table, cid, r_in))
+            rows.extend(_team_rows(team, table, cid, r_in, team_home))
     return pd.DataFrame(rows, columns=["community_id", "role", "required", "target", "available", "assigned",
                                        "shortage"])
 
 
-def _team_rows(team: pd.DataFrame, table: pd.DataFrame, cid: Any, r_in: np.ndarray) -> list[dict[str, Any]]:
+def _team_home_index(team: pd.DataFrame, roster: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Lookups for :func:`_team_rows`: community row by id, team rows by roster row, counts per (community, role)."""
+    position = np.full(len(roster), -1, dtype=np.int64)
+    position[team["w"].to_numpy()] = np.arange(len(team))
+    placed = team.loc[team["c"] >= 0]
+    counts = placed.groupby(["c", "team_role"]).size().to_dict()
+    return {"position": position, "counts": counts}
+
+
+def _team_rows(team: pd.DataFrame, table: pd.DataFrame, cid: Any, r_in: np.ndarray,
+               index: dict[str, Any]) -> list[dict[str, Any]]:
     communities = table.attrs["community"]
     targets = team.attrs["targets"]
-    match = np.flatnonzero(communities["community_id"].astype(str).to_numpy() == str(cid))
-    c = int(match[0]) if len(match) else 0
-    home = np.isin(team["w"].to_numpy(), np.flatnonzero(r_in))
+    if "row_of" not in index:
+        index["row_of"] = {str(c): i for i, c in enumerate(communities["community_id"])}
+    c = index["row_of"].get(str(cid), 0)
+    home = index["position"][r_in]
+    home_roles = team["team_role"].to_numpy()[home[home >= 0]]
     rows = []
     for team_role, minimum in TEAM_REQUIRED.items():
-        mine = (team["team_role"] == team_role).to_numpy()
-        assigned = int((mine & (team["c"].to_numpy() == c)).sum())
+        assigned = int(index["counts"].get((c, team_role), 0))
         rows.append({"community_id": cid, "role": team_role, "required": float(minimum),
-                     "target": float(targets[team_role].iloc[c]), "available": float((mine & home).sum()),
+                     "target": float(targets[team_role].iloc[c]), "available": float((home_roles == team_role).sum()),
                      "assigned": float(assigned), "shortage": float(max(minimum - assigned, 0))})
     return rows
 
@@ -1064,15 +1175,20 @@ def _shortage_message(unstaffed: pd.DataFrame, shortage: pd.DataFrame) -> str:
     return f"roster too small for the rule: {len(ids)} grid(s) not fully staffed ({shown}); " + "; ".join(parts)
 
 
-def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan) -> pd.DataFrame:
-    """Map each building to its grid's warden (the nearest full-time or part-time warden of the grid).
+def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan | pd.DataFrame) -> pd.DataFrame:
+    """Map each building to its grid's warden: the nearest grid warden (full-time or part-time) of the grid.
+
+    The one rule for which warden serves a building (:func:`gridkit.roles.is_grid_warden`); police
+    officers and volunteers are nobody's own warden. Without distances (a plan read back from a
+    CSV), the first grid warden listed for the grid.
 
     Parameters
     ----------
     building_assignment
         ``building_id`` → ``grid_id`` (as :func:`gridkit.partition.partition` returns).
     plan
-        A :class:`WardenPlan`.
+        A :class:`WardenPlan`, or its ``assignment`` table as written by ``gridkit wardens``
+        (``warden_id``, ``role``, ``grid_id``, grids of one person joined by ``;``).
 
     Returns
     -------
@@ -1080,8 +1196,25 @@ def building_wardens(building_assignment: pd.DataFrame, plan: WardenPlan) -> pd.
         ``building_id``, ``grid_id``, ``warden_id`` (None where the grid has no warden); usable as
         ``assignment=`` of :func:`gridkit.coverage.coverage`.
     """
-    staff = plan.links[plan.links["role"] != "police"].sort_values("distance_m")
+    links = plan.links if isinstance(plan, WardenPlan) else _links_from_table(plan)
+    staff = links[is_grid_warden(links["role"])]
+    if "distance_m" in staff.columns:
+        staff = staff.sort_values("distance_m", kind="stable")
     first = staff.drop_duplicates("grid_id").set_index("grid_id")["warden_id"]
     out = building_assignment[["building_id", "grid_id"]].copy()
     out["warden_id"] = out["grid_id"].map(first)
     return out
+
+
+def _links_from_table(table: pd.DataFrame) -> pd.DataFrame:
+    """(warden, grid) rows from an assignment table whose ``grid_id`` joins a person's grids with ``;``."""
+    for col in ("warden_id", "role", "grid_id"):
+        if col not in table.columns:
+            raise InputDataError(f"warden assignment has no column {col!r}", source=source_name(table, "<plan>"),
+                                 column=col)
+    rows = table[table["grid_id"].notna()].copy()
+    rows["grid_id"] = rows["grid_id"].astype(str).str.split(";")
+    rows = rows.explode("grid_id")
+    rows["grid_id"] = rows["grid_id"].str.strip()
+    rows["warden_id"] = rows["warden_id"].astype(str)
+    return rows[rows["grid_id"] != ""].reset_index(drop=True)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import resource
 import signal
 import sys
 import time
@@ -72,8 +73,8 @@ import realdata  # noqa: E402
 
 from gridkit.blocks import representative_points  # noqa: E402
 
-ALL_DATASETS = ("sample", "moabit", "moabit-cut", "walnut")
-ALL_METHODS = ("gridkit", "metis", "gerrychain", "spopt", "h3")
+ALL_DATASETS = ("sample", "moabit", "moabit-cut", "walnut", "monaco", "liechtenstein")
+ALL_METHODS = ("gridkit", "metis", "kahip", "gerrychain", "spopt", "h3")
 STREET_BUFFER_M = 5.0
 COMMUNITY_LIMIT_S = 60.0  # per community, unless its fair share of the budget is larger
 SPLIT_SHARE = 0.25  # gridkit.partition's default split_share (blocks above 0.25 x target split)
@@ -97,6 +98,7 @@ class Dataset:
     atoms_from: str = ""
     notes: list[str] = field(default_factory=list)
     gridkit_result: object | None = None  # filled by the gridkit method (parent side)
+    ceiling: float = float("nan")  # street-alignment ceiling of the atoms (from gridkit.evaluate)
 
     @property
     def crs(self) -> object:
@@ -149,6 +151,9 @@ def load_dataset(name: str) -> Dataset:
         data = realdata.load_moabit()
         key = "communities_whole" if name == "moabit" else "communities_cut"
         return Dataset(name, data[key], data["buildings"], data["streets"])
+    if name in realdata.OSM_DISTRICTS:
+        data = realdata.load_osm_district(name)
+        return Dataset(name, data["communities"], data["buildings"], data["streets"])
     if name == "walnut":
         atoms = realdata.load_walnut_hills()
         atoms["community_id"] = "walnut"
@@ -168,7 +173,10 @@ def load_dataset(name: str) -> Dataset:
 
 def _child(conn, fn: Callable[[], object]) -> None:
     try:
-        conn.send(("ok", fn()))
+        value = fn()
+        if isinstance(value, MethodOutput):  # peak resident memory of this child (fork: parent's pages count)
+            value.extra["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        conn.send(("ok", value))
     except BaseException as err:
         conn.send(("error", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"))
     finally:
@@ -383,7 +391,7 @@ def run_gridkit(ds: Dataset, *, target: float, tolerance: float, seed: int, budg
     if evaluate is not None:
         try:
             out.extra["evaluate"] = evaluate(res.grids, ds.communities, ds.buildings, res.assignment,
-                                             streets=ds.streets, tolerance=tolerance)
+                                             streets=ds.streets, tolerance=tolerance, atoms=res.atoms)
         except Exception as err:
             out.notes.append(f"evaluate() failed: {type(err).__name__}: {err}")
     return out
@@ -624,6 +632,8 @@ def make_row(ds: Dataset, method: str, status: str, output: MethodOutput | None,
             output.extra["n_oversize"] = row["n_oversize"]
         except Exception as err:
             extra_notes = [*extra_notes, f"metrics failed: {type(err).__name__}: {err}"]
+    row["ceiling"] = ds.ceiling
+    row["peak_mb"] = output.extra.get("peak_mb", np.nan) if output is not None else np.nan
     row["seconds"] = output.seconds if output is not None else np.nan
     row["status"] = _status(status, output, len(ds.communities))
     row["notes"] = "; ".join([*_notes(output), *extra_notes])
@@ -651,6 +661,9 @@ def bench_gridkit(ds: Dataset, args: argparse.Namespace) -> tuple[str, MethodOut
         evaluation = output.extra.get("evaluate")
         if isinstance(evaluation, pd.DataFrame) and len(evaluation):
             notes.append(_evaluate_note(evaluation))
+            if "street_alignment_ceiling" in evaluation.columns:
+                ds.ceiling = float(evaluation["street_alignment_ceiling"].iloc[-1])
+        notes.extend(_bound_notes(output.extra.get("report")))
     return ("failed" if status == "error" else status), output, notes
 
 
@@ -686,6 +699,19 @@ def bench_dataset(ds: Dataset, methods: list[str], args: argparse.Namespace) -> 
     return rows
 
 
+def _bound_notes(report: pd.DataFrame | None) -> list[str]:
+    """The proven balance bound of every community where the tolerance was not met."""
+    if not isinstance(report, pd.DataFrame) or "best_possible_deviation" not in report.columns:
+        return []
+    failing = report[report["status"] != "ok"]
+    picks = [f"{r.community_id} best possible >= {r.best_possible_deviation:.3f}, found {r.max_abs_deviation:.3f}"
+             for r in failing.itertuples() if pd.notna(r.best_possible_deviation)]
+    if not picks:
+        return []
+    more = f"; +{len(picks) - 6} more" if len(picks) > 6 else ""
+    return ["proven: " + "; ".join(picks[:6]) + more]
+
+
 def _evaluate_note(evaluation: pd.DataFrame) -> str:
     """gridkit.evaluate's own total row, to cross-check the bench's metric code."""
     total = evaluation.iloc[-1]
@@ -698,14 +724,15 @@ def _evaluate_note(evaluation: pd.DataFrame) -> str:
 
 def to_markdown(table: pd.DataFrame, tolerance: float) -> str:
     head = ["dataset", "method", "k", "max abs dev", f"in ±{tolerance:g}", "contiguous", "mean PP",
-            "street aligned", "seconds", "status", "notes"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 7 + ["---"] * 2) + "|"]
+            "street aligned", "street ceiling", "seconds", "peak MB", "status", "notes"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 9 + ["---"] * 2) + "|"]
     for r in table.to_dict("records"):
         cells = [
             r["dataset"], r["method"], _fmt(r.get("k", np.nan), ".0f"),
             _fmt(r.get("max_dev", np.nan), ".3f"), _fmt(r.get("in_tol", np.nan), ".2f"),
             _fmt(r.get("contig", np.nan), ".2f"), _fmt(r.get("pp", np.nan), ".3f"),
-            _fmt(r.get("street", np.nan), ".2f"), _fmt(r.get("seconds", np.nan), ".2f"),
+            _fmt(r.get("street", np.nan), ".2f"), _fmt(r.get("ceiling", np.nan), ".2f"),
+            _fmt(r.get("seconds", np.nan), ".2f"), _fmt(r.get("peak_mb", np.nan), ".0f"),
             r["status"], str(r["notes"]).replace("|", "/"),
         ]
         lines.append("| " + " | ".join(map(str, cells)) + " |")

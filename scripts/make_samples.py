@@ -1458,6 +1458,20 @@ towers (150-400 households each), so they are large; elsewhere most blocks hold 
 - 2 rows lie outside the street office (330-450 m beyond its boundary);
 - 1 row has the unknown category `traffic`.
 
+## Programme extras (for `gridkit init --preset ...`)
+
+Written by `python scripts/make_samples.py --extras` from the files above (own random streams 41-43):
+
+- `staff.csv` (310 rows): the people the programme rules name beside the warden roster: `community_cadre`
+  (one per ~500 households, capacity 3 grids), `township_official` (~900, 2), `medic` and `teacher`
+  (~1,500, 4), `mediator` (~260, 1), `assistant` (~320, 1) and `supervisor` (one per 12 × 10,000 m² of
+  the community, 1); columns as `wardens.csv`; ids `S001`...
+- `key_persons.csv` (158 rows): key persons (重点人员) by `building_id`, `category`
+  (community_correction, mental_health, drug_rehabilitation, petitioner, released_prisoner), `since`.
+- `incident_events.csv` (5,999 rows): events after closure: `reopened` (3 % of closed cases, 6 % of
+  disputes, 1-10 days after closure) and `rated` (55 % of closed cases, `value` 1-5, faster closures
+  rated higher); `incident_id`, `event`, `at`, `value`.
+
 ## Licence
 
 Generated data, dedicated to the public domain under CC0 1.0
@@ -1490,6 +1504,125 @@ def write_readme(table: pd.DataFrame, boundary: int, highways: pd.Series, counts
     (OUT_DIR / "README.md").write_text(text, encoding="utf-8", newline="\n")
 
 
+
+# ----------------------------------------------------------------------------- programme extras
+# People, key persons and case events that the programme presets (gridkit init --preset) need and the
+# first sample did not carry. Each comes from its own random stream (41-43), so the files above stay
+# byte-identical.
+
+#: programme roster: role -> (households per person, capacity in grids, at the service centre)
+STAFF_ROLES = {"community_cadre": (500, 3, False), "township_official": (900, 2, True), "medic": (1500, 4, True),
+               "teacher": (1500, 4, False), "mediator": (260, 1, False), "assistant": (320, 1, False)}
+SUPERVISOR_M2 = 12 * 10_000  # a Dongcheng city supervisor patrols about 12 unit cells of 10,000 m²
+KEY_PERSON_KINDS = ["community_correction", "mental_health", "drug_rehabilitation", "petitioner",
+                    "released_prisoner"]
+
+
+def _sample_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The written sample (buildings with plan x/y and kind, communities with area, wardens, incidents)."""
+    import geopandas as gpd  # noqa: PLC0415 - reading back the written files only
+
+    communities = gpd.read_file(OUT_DIR / "communities.geojson").to_crs(METRIC_CRS)
+    buildings = gpd.read_file(OUT_DIR / "buildings.geojson").to_crs(METRIC_CRS)
+    points = buildings.geometry.representative_point()
+    holder = gpd.sjoin(gpd.GeoDataFrame(geometry=points, crs=METRIC_CRS), communities, predicate="within")
+    holder = holder[~holder.index.duplicated()]
+    frame = pd.DataFrame({"building_id": buildings["building_id"], "households": buildings["households"],
+                          "x": points.x, "y": points.y})
+    frame["community_id"] = holder["community_id"].reindex(frame.index).to_numpy()
+    frame["kind"] = holder["kind"].reindex(frame.index).to_numpy()
+    area = pd.DataFrame({"community_id": communities["community_id"], "area": communities.area})
+    wardens = pd.read_csv(OUT_DIR / "wardens.csv")
+    incidents = pd.read_csv(OUT_DIR / "incidents.csv", dtype=str)
+    return frame, area, wardens, incidents
+
+
+def make_staff(buildings: pd.DataFrame, area: pd.DataFrame, wardens: pd.DataFrame,
+               rng: np.random.Generator) -> pd.DataFrame:
+    """The programme roster (staff.csv): cadres, officials, medics, teachers, supervisors, mediators, assistants.
+
+    People at the service centre sit where the community's police do (wardens.csv); the others live at a
+    residential building of their community, picked by households.
+    """
+    to_plan = pyproj.Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    rows = []
+    for cid, *_ in COMMUNITIES:
+        mine = buildings[(buildings["community_id"] == cid) & (buildings["households"] > 0)]
+        police = wardens[(wardens["community_id"] == cid) & (wardens["role"] == "police")]
+        centre = np.array(to_plan.transform(police["lon"].mean(), police["lat"].mean()))
+        counts = {role: (max(1, round(mine["households"].sum() / per)), cap, at_centre)
+                  for role, (per, cap, at_centre) in STAFF_ROLES.items()}
+        m2 = float(area.loc[area["community_id"] == cid, "area"].iloc[0])
+        counts["supervisor"] = (max(1, round(m2 / SUPERVISOR_M2)), 1, True)
+        w = mine["households"].to_numpy(float)
+        for role, (count, capacity, at_centre) in counts.items():
+            if at_centre:
+                xy = centre + rng.normal(0, 3.0, (count, 2))
+            else:
+                xy = mine[["x", "y"]].to_numpy()[rng.choice(len(mine), size=count, p=w / w.sum())]
+            rows += [{"role": role, "capacity": capacity, "community_id": cid, "x": p[0], "y": p[1]} for p in xy]
+    table = pd.DataFrame(rows)
+    table.insert(0, "warden_id", [f"S{k:03d}" for k in range(1, len(table) + 1)])
+    table.insert(1, "name", person_names(len(table), rng))
+    to_wgs = pyproj.Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs.transform(table["x"].to_numpy(), table["y"].to_numpy())
+    return table.drop(columns=["x", "y"]).assign(lon=np.round(lon, 7), lat=np.round(lat, 7))
+
+
+def make_key_persons(buildings: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Key persons (重点人员, key_persons.csv): about one per 150 households, more in the old quarter and village."""
+    homes = buildings[buildings["households"] > 0]
+    busier = homes["kind"].map({"old_quarter": 1.5, "village": 1.4}).fillna(1.0).to_numpy()
+    w = homes["households"].to_numpy(float) * busier
+    n = round(homes["households"].sum() / 150)
+    pick = rng.choice(len(homes), size=n, p=w / w.sum())
+    kind = rng.choice(KEY_PERSON_KINDS, size=n, p=[0.3, 0.25, 0.15, 0.2, 0.1])
+    since = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 5 * 365, n), unit="D")
+    return pd.DataFrame({"key_person_id": [f"K{k:04d}" for k in range(1, n + 1)],
+                         "building_id": homes["building_id"].to_numpy()[pick], "category": kind,
+                         "since": since.strftime("%Y-%m-%d")})
+
+
+def make_incident_events(incidents: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Case events after closure (incident_events.csv): reopened (返工) and public ratings (1-5).
+
+    A closed case is reopened with probability 3 % (6 % for disputes), 1-10 days after its closure; 55 %
+    of closed cases are rated, faster closures rated higher.
+    """
+    closed = incidents[incidents["closed_at"].notna() & (incidents["status"] == "closed")].drop_duplicates(
+        "incident_id")
+    at = pd.to_datetime(closed["closed_at"].str.slice(0, 19))
+    hours = (at - pd.to_datetime(closed["reported_at"].str.slice(0, 19))).dt.total_seconds().to_numpy() / 3600
+    p_reopen = np.where(closed["category"].to_numpy() == "dispute", 0.06, 0.03)
+    reopen = rng.random(len(closed)) < p_reopen
+    rated = rng.random(len(closed)) < 0.55
+    mean = np.clip(4.6 - hours / 48.0, 2.0, 4.8)
+    score = np.clip(np.round(mean + rng.normal(0, 0.7, len(closed))), 1, 5).astype(int)
+    later = pd.to_timedelta(rng.integers(86_400, 10 * 86_400, len(closed)), unit="s")
+    rate_at = pd.to_timedelta(rng.integers(600, 3 * 86_400, len(closed)), unit="s")
+    stamp = "%Y-%m-%dT%H:%M:%S+08:00"
+    events = pd.concat([
+        pd.DataFrame({"incident_id": closed["incident_id"].to_numpy()[reopen], "event": "reopened",
+                      "at": (at[reopen] + later[reopen]).dt.strftime(stamp).to_numpy(), "value": ""}),
+        pd.DataFrame({"incident_id": closed["incident_id"].to_numpy()[rated], "event": "rated",
+                      "at": (at[rated] + rate_at[rated]).dt.strftime(stamp).to_numpy(),
+                      "value": score[rated].astype(str)}),
+    ], ignore_index=True)
+    return events.sort_values(["at", "incident_id"], kind="stable", ignore_index=True)
+
+
+def write_programme_extras() -> None:
+    """Write staff.csv, key_persons.csv and incident_events.csv from the written sample files.
+
+    They are derived from the files in data/samples/ (not from the generator's memory), so that
+    ``python scripts/make_samples.py --extras`` adds them to the committed sample as it is.
+    """
+    buildings, area, wardens, incidents = _sample_frames()
+    write_csv(OUT_DIR / "staff.csv", make_staff(buildings, area, wardens, rng_for(41)))
+    write_csv(OUT_DIR / "key_persons.csv", make_key_persons(buildings, rng_for(42)))
+    write_csv(OUT_DIR / "incident_events.csv", make_incident_events(incidents, rng_for(43)))
+
+
 def main() -> None:
     """Generate every file of data/samples/."""
     net, outer, plans = build_streets()
@@ -1519,6 +1652,8 @@ def main() -> None:
         table.insert(table.columns.get_loc("lon") + 1, "lat", lonlat[:, 1])
         write_csv(OUT_DIR / f"{name}.csv", table)
 
+    write_programme_extras()
+
     totals, boundary = summary(buildings, street_geoms, faces, blocks)
     highways = street_rows["highway"].value_counts().sort_index()
     counts = {"n_streets": len(street_rows), "n_wardens": len(wardens), "n_incidents": f"{len(incidents):,}",
@@ -1531,4 +1666,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--extras" in sys.argv[1:]:
+        write_programme_extras()
+    else:
+        main()

@@ -7,6 +7,9 @@ is absent, so tests and benchmarks can skip.
 * :func:`load_moabit` - Moabit, Berlin: the district as one community, the district cut along its
   main roads into communities, building footprints with estimated households, OSM roads.
   EPSG:25833 (ETRS89 / UTM 33N, metres). The files themselves are EPSG:4326.
+* :func:`load_osm_district` - Monaco (9 wards) or Liechtenstein (11 municipalities) from the OSM
+  PBFs: communities from the administrative boundaries, building footprints with households
+  estimated from footprint × storeys, every highway line as a street; in the local UTM zone.
 * :func:`load_walnut_hills` - 457 census blocks of Walnut Hills, Cincinnati, with households and
   population, in EPSG:32616 (WGS 84 / UTM 16N, metres), to be used directly as atoms.
 
@@ -16,6 +19,7 @@ Run ``python scripts/realdata.py`` to print what the loaders return.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +32,7 @@ __all__ = [
     "MOABIT_RESIDENTIAL_USES",
     "WALNUT_HILLS_CRS",
     "load_moabit",
+    "load_osm_district",
     "load_walnut_hills",
     "shared_data_dir",
 ]
@@ -231,6 +236,72 @@ def _print_moabit(whole: gpd.GeoDataFrame, cut: gpd.GeoDataFrame, buildings: gpd
     for row in cut.itertuples():
         n, s = per.loc[row.community_id] if row.community_id in per.index else (0, 0)
         print(f"  {row.community_id}: {row.geometry.area / 1e4:6.1f} ha {n:5d} buildings {s:6d} households")
+
+
+# --------------------------------------------------------------------------------------------
+# Monaco and Liechtenstein from OSM PBF
+
+#: File, administrative level of the communities, storeys assumed where ``building:levels`` is
+#: not tagged (Monaco is mostly mid-rise flats, Liechtenstein detached houses), and UTM CRS.
+OSM_DISTRICTS: dict[str, tuple[str, str, float, str]] = {
+    "monaco": ("osm/monaco.osm.pbf", "10", 5.0, "EPSG:32632"),
+    "liechtenstein": ("osm/liechtenstein-2013-08-03.osm.pbf", "8", 2.0, "EPSG:32632"),
+}
+#: OSM ``building`` values counted as housing (``yes``, the untyped default, included).
+OSM_RESIDENTIAL = frozenset({"yes", "residential", "apartments", "house", "detached", "semidetached_house",
+                             "terrace", "dormitory", "bungalow", "farm"})
+_LEVELS = re.compile(r'"building:levels"=>"([0-9.]+)"')
+
+
+def load_osm_district(name: str) -> dict[str, gpd.GeoDataFrame]:
+    """Monaco or Liechtenstein from its OSM PBF, ready for ``gridkit.partition`` (UTM 32N, metres).
+
+    Returns
+    -------
+    dict
+        ``communities``: the administrative areas of the level in :data:`OSM_DISTRICTS`
+        (``community_id`` "A01", ... by OSM id, ``name``). ``buildings``: footprints whose
+        representative point lies in a community, ``building_id`` (OSM id), ``levels``
+        (``building:levels``, else the default storeys), ``use`` (the ``building`` tag),
+        ``households`` = round(footprint m² × levels × 0.8 / 75) for the uses in
+        :data:`OSM_RESIDENTIAL`, else 0; ``population`` = round(households × 2.1).
+        ``streets``: every ``highway`` line (footways, steps, service roads and paths included).
+    """
+    if name not in OSM_DISTRICTS:
+        msg = f"unknown OSM district {name!r}; one of {sorted(OSM_DISTRICTS)}"
+        raise ValueError(msg)
+    relative, level, default_levels, crs = OSM_DISTRICTS[name]
+    (path,) = _require(relative)
+    polygons = gpd.read_file(path, layer="multipolygons", engine="pyogrio").to_crs(crs)
+    admin = polygons[(polygons["admin_level"].astype(str) == level) & polygons["boundary"].notna()]
+    admin = admin.sort_values("osm_id", kind="stable").reset_index(drop=True)
+    communities = gpd.GeoDataFrame(
+        {"community_id": [f"A{i + 1:02d}" for i in range(len(admin))], "name": admin["name"].fillna("").to_numpy()},
+        geometry=shapely.make_valid(admin.geometry.to_numpy()), crs=crs)
+    raw = polygons[polygons["building"].notna()].reset_index(drop=True)
+    geoms = shapely.make_valid(raw.geometry.to_numpy())
+    points = shapely.point_on_surface(geoms)
+    inside = np.zeros(len(raw), dtype=bool)
+    hit, _ = shapely.STRtree(communities.geometry.to_numpy()).query(points, predicate="within")
+    inside[hit] = True
+    tags = raw["other_tags"].fillna("")
+    levels = pd.to_numeric(tags.str.extract(_LEVELS, expand=False), errors="coerce").fillna(default_levels)
+    use = raw["building"].astype(str).str.lower()
+    footprint = shapely.area(geoms)
+    households = np.rint(footprint * levels.to_numpy() * RESIDENTIAL_SHARE / M2_PER_DWELLING)
+    households = np.where(use.isin(OSM_RESIDENTIAL).to_numpy(), households, 0).astype(np.int64)
+    ids = raw["osm_id"].fillna(raw["osm_way_id"]).astype(str)
+    buildings = gpd.GeoDataFrame({
+        "building_id": ids.to_numpy(), "levels": levels.to_numpy(), "use": use.to_numpy(),
+        "households": households, "population": np.rint(households * 2.1).astype(np.int64),
+    }, geometry=geoms, crs=crs)[inside].reset_index(drop=True)
+    buildings = buildings[shapely.get_type_id(buildings.geometry.to_numpy()) >= 3]
+    buildings = buildings.drop_duplicates("building_id").reset_index(drop=True)
+    lines = gpd.read_file(path, layer="lines", engine="pyogrio")
+    lines = lines[lines["highway"].notna()].to_crs(crs)
+    streets = gpd.GeoDataFrame({"osm_id": lines["osm_id"].to_numpy(), "highway": lines["highway"].to_numpy()},
+                               geometry=lines.geometry.to_numpy(), crs=crs).reset_index(drop=True)
+    return {"communities": communities, "buildings": buildings, "streets": streets}
 
 
 # --------------------------------------------------------------------------------------------

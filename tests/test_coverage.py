@@ -242,9 +242,13 @@ def test_coverage_on_real_osm_equals_brute_force():
     assert 0 < result.summary["share_buildings"] <= 1
 
 
-@given(seed=st.integers(0, 10_000), memory_mb=st.sampled_from([1e-9, 0.0007, 0.002, 64.0]))
-def test_own_station_distance_in_chunks_equals_brute_force(seed, memory_mb):
-    """Chunks of 1, 2, 6 or all station nodes per Dijkstra call give the same own-station distances."""
+@given(seed=st.integers(0, 10_000), cell_m=st.sampled_from([1.0, 60.0, 200.0, 1e6]),
+       limit=st.sampled_from([40.0, 120.0, 5000.0]))
+def test_own_station_distance_in_chunks_equals_brute_force(seed, cell_m, limit):
+    """Stations searched one, a few or all at a time on the nearby streets give the brute-force distances.
+
+    Past 4 × limit the distance is inf, as the walk is cut there.
+    """
     graph = grid_graph(6, 6, seed=seed)
     net = street_matrix(graph)
     rng = np.random.default_rng(seed)
@@ -252,9 +256,13 @@ def test_own_station_distance_in_chunks_equals_brute_force(seed, memory_mb):
     s_xy = rng.uniform([400000, 3380000], [400500, 3380500], size=(9, 2))
     s_ids = np.array([f"W{i}" for i in range(9)], dtype=object)
     own = rng.choice(np.append(s_ids[: rng.integers(1, 10)], None), size=25)  # some stations unused, some none
-    got = _own_distances(net, s_ids, s_xy, b_xy, own, 5000.0, memory_mb=memory_mb)
+    got = _own_distances(net, s_ids, s_xy, b_xy, own, limit, cell_m=cell_m)
     for k in range(25):
         if own[k] is None:
             assert np.isinf(got[k])
-        else:
-            assert got[k] == pytest.approx(brute_distance(graph, s_xy[int(own[k][1:])], b_xy[k]), abs=1e-6)
+            continue
+        expected = brute_distance(graph, s_xy[int(own[k][1:])], b_xy[k])
+        if expected > 4 * limit + 1e-6:
+            assert np.isinf(got[k])
+        elif expected < 4 * limit - 1e-6:
+            assert got[k] == pytest.approx(expected, abs=1e-6)

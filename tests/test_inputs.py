@@ -235,8 +235,8 @@ def test_street_layer_with_polygons_is_an_error(district):
 # repairs and reports instead of errors
 
 
-def test_repairable_geometry_is_repaired_silently(district):
-    """A ring touching itself (an inverted hole) and a duplicated vertex are repaired without a word."""
+def test_repairable_geometry_is_repaired_with_a_warning(district):
+    """A ring touching itself (an inverted hole) is repaired, and a warning names it (the README promises)."""
     buildings = district.buildings.copy()
     x0, y0, x1, y1 = buildings.geometry.iloc[3].bounds
     box_area = (x1 - x0) * (y1 - y0)
@@ -249,11 +249,16 @@ def test_repairable_geometry_is_repaired_silently(district):
     buildings.loc[3, "geometry"] = touching
     buildings.loc[4, "geometry"] = duplicated
     result, caught = run_partition(district.communities, buildings, district.streets, target=300)
-    assert not [w for w in caught if "geometry" in str(w.message) or "invalid" in str(w.message)]
+    repairs = [str(w.message) for w in caught if "repaired" in str(w.message)]
+    assert len(repairs) == 1
+    assert "repaired 1 invalid polygon" in repairs[0]
+    assert "'B00003'" in repairs[0]
+    assert "area unchanged" in repairs[0]
     assigned = result.assignment.set_index("building_id")
     assert assigned.loc["B00003", "status"] == "assigned"
     assert result.grids["households"].sum() == buildings["households"].sum()
-    repaired = _validate.repair_geometry(buildings, id_col="building_id", kinds=("Polygon", "MultiPolygon"))
+    with pytest.warns(gridkit.GridkitWarning, match="repaired 1 invalid polygon"):
+        repaired = _validate.repair_geometry(buildings, id_col="building_id", kinds=("Polygon", "MultiPolygon"))
     assert repaired.is_valid.all()
     assert repaired.iloc[3].area == pytest.approx(box_area - 3.0, rel=1e-9)  # the 2 m × 3 m notch is a hole
     assert repaired.iloc[4].equals(duplicated)

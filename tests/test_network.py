@@ -220,9 +220,9 @@ def test_osm_street_lengths_match_osmnx(name):
 def test_nearest_nodes_caches_its_tree_and_sees_new_nodes():
     g = street_graph(lines([(0, 0), (100, 0)], [(50, -50), (50, 50)]))
     nearest_nodes(g, np.array([[1.0, 1.0]]))
-    tree = _NODE_INDEX[g][2]
+    net = _NODE_INDEX[g][1]
     nearest_nodes(g, np.array([[99.0, 1.0]]))
-    assert _NODE_INDEX[g][2] is tree  # built once
+    assert _NODE_INDEX[g][1] is net  # built once
     g.add_node("far", x=1000.0, y=1000.0)
     ids, dist = nearest_nodes(g, np.array([[1001.0, 1000.0]]))
     assert ids[0] == "far"

@@ -2,7 +2,7 @@
 
 One module per area of work registers its commands on the shared Typer ``app``. Exit codes: 0
 success; 1 a hard invariant failed; 2 wrong usage; 3 bad input data (the message names the file, the
-feature and the column).
+feature and the column); 4 internal error (the traceback is saved to a file; see ``_common``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from gridkit.cli import regenerate as _regenerate  # noqa: F401
 from gridkit.cli import report as _report  # noqa: F401
 from gridkit.cli import routes as _routes  # noqa: F401
 from gridkit.cli import run as _run  # noqa: F401
+from gridkit.cli import validate as _validate_cli  # noqa: F401
 from gridkit.cli import wardens as _wardens  # noqa: F401
 from gridkit.cli._common import app
 

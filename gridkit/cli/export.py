@@ -40,8 +40,7 @@ def read_table_or_layer(path: Path, label: str) -> pd.DataFrame:
         raise InputDataError(f"{label} file does not exist", source=path)
     if path.suffix.lower() not in {".csv", ".txt", ".tsv"}:
         return io.read_layer(path, label=label)
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    header = pd.read_csv(path, sep=sep, encoding="utf-8-sig", nrows=0).columns
+    header = io.read_table(path, label=label, nrows=0).columns
     if {c.lower() for c in header} & _COORD_NAMES:
         layer = io.read_layer(path, label=label)
         lower = {c.lower(): c for c in header}
@@ -49,11 +48,9 @@ def read_table_or_layer(path: Path, label: str) -> pd.DataFrame:
         layer = layer.drop(columns=list(pair))  # now the geometry: they would not follow a change of CRS
         for col in header:
             if _id_like(col) and col in layer.columns:
-                layer[col] = pd.read_csv(path, sep=sep, encoding="utf-8-sig", usecols=[col], dtype=str)[col].to_numpy()
+                layer[col] = io.read_table(path, label=label, usecols=[col], dtype=str)[col].to_numpy()
         return layer
-    table = pd.read_csv(path, sep=sep, encoding="utf-8-sig", dtype={c: str for c in header if _id_like(c)})
-    table.attrs["source"] = str(path)
-    return table
+    return io.read_table(path, label=label, dtype={c: str for c in header if _id_like(c)})
 
 
 def _id_like(col: str) -> bool:

@@ -1,34 +1,34 @@
-"""``gridkit partition`` and ``validate``."""
+"""``gridkit partition``: balanced, street-bounded grids written as one plan."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 
 from gridkit import io
 from gridkit.cli._common import (
     DEFAULT_LANG,
-    EXIT_INVARIANT,
     BuildingIdCol,
+    By,
     CommunityIdCol,
+    Encoding,
     HouseholdsCol,
     Lang,
+    LevelsCol,
     PopulationCol,
     _columns,
     _fail_input,
     _msg,
-    _print_metrics,
+    _option,
     _run_partition,
     app,
     console,
 )
 from gridkit.errors import GridkitError
-from gridkit.metrics import evaluate, hard_failures
-from gridkit.tables import write_table
+from gridkit.publish import check_writable, manifest_path, publish_files
 
 
 @app.command("partition")
@@ -38,16 +38,25 @@ def partition_command(
     out: Annotated[Path, typer.Option(help="Grids output (.geojson or .gpkg) / 网格输出")],
     assignment: Annotated[Path, typer.Option(help="Building → grid CSV / 建筑-网格对应表")],
     streets: Annotated[Path | None, typer.Option(help="Street centrelines / 街巷中心线")] = None,
-    by: Annotated[str, typer.Option(help="households, population or area / 均衡指标")] = "households",
+    by: By = "households",
     target: Annotated[float | None, typer.Option(help="Target per grid (households, persons or m²)")] = None,
     tolerance: Annotated[float, typer.Option(help="Two-sided tolerance, 0.1 = ±10 %")] = 0.1,
     seed: Annotated[int, typer.Option(help="Random seed (results are deterministic per seed)")] = 0,
     report: Annotated[Path | None, typer.Option(help="Per-community report CSV / 社区报告")] = None,
     outside: Annotated[str, typer.Option(help="Buildings outside every community: error or report")] = "error",
+    overlapping: Annotated[str, typer.Option(
+        help="Overlapping communities: error, or clip (the one listed first keeps the overlap) / 社区重叠")] = "error",
+    alternatives: Annotated[int, typer.Option(help="Plans to make (seeds seed, seed+1, …): each written beside "
+                                                   "--out with a map and a comparison CSV / 备选方案数")] = 1,
+    locked: Annotated[Path | None, typer.Option(help="Grids to keep exactly (rows with locked=true, or --lock "
+                                                     "codes) / 锁定网格")] = None,
+    lock: Annotated[list[str] | None, typer.Option(help="Code of a grid in --locked to keep (repeatable)")] = None,
     community_id_col: CommunityIdCol = None,
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
+    levels_col: LevelsCol = None,
+    encoding: Encoding = None,
     lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Partition communities into balanced, street-bounded grids / 划分网格.
@@ -55,66 +64,54 @@ def partition_command(
     Example: gridkit partition --communities c.geojson --buildings b.geojson --streets s.geojson
     --target 300 --out grids.geojson --assignment assignment.csv
     """
+    _option("by", by)
+    _option("outside", outside)
+    _option("overlapping", overlapping)
+    _option("lang", lang)
     columns = _columns(community_id=community_id_col, building_id=building_id_col, households=households_col,
-                       population=population_col)
+                       population=population_col, levels=levels_col)
+    targets = {"grids": out, "assignment": assignment} | ({"report": report} if report is not None else {})
+    for path in (*targets.values(), manifest_path(out)):
+        check_writable(path)  # before the work, not after it
     try:
         result = _run_partition(lang, communities=communities, buildings=buildings, streets=streets, by=by,
-                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside)
-        io.write_layer(result.grids, out, layer="grids")
-        write_table(result.assignment, assignment)
-        if report is not None:
-            write_table(result.report, report)
+                                target=target, tolerance=tolerance, seed=seed, columns=columns, outside=outside,
+                                overlapping=overlapping, encoding=encoding, n_alternatives=alternatives,
+                                locked=locked, locked_codes=lock or None)
+        notes: list[str] = []
+        # grids, assignment and report are one plan: published together with grids.plan.json, or not at all
+        with publish_files(targets, manifest=manifest_path(out), command="partition", notes=notes) as staged:
+            io.write_layer(result.grids, staged["grids"], layer="grids")
+            io.write_csv(result.assignment, staged["assignment"])
+            if report is not None:
+                io.write_csv(result.report, staged["report"])
+        if len(result.alternatives) > 1:
+            _write_alternatives(result, out, assignment, communities, buildings, streets, tolerance, lang)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
+    for note in notes:
+        console.print(f"[yellow]{_msg(lang, 'warn')}:[/] {note}")
     console.print(f"{_msg(lang, 'wrote')} {len(result.grids)} {_msg(lang, 'grids')} → {out}")
     Console().print(result.report[["community_id", "name", "n_grids", "households", "max_abs_deviation",
                                    "status"]].to_string(index=False))
 
 
-@app.command("validate")
-def validate_command(
-    grids: Annotated[Path, typer.Argument(help="Grids file to check / 待检查的网格")],
-    communities: Annotated[Path, typer.Option(help="Community polygons / 社区边界")],
-    buildings: Annotated[Path | None, typer.Option(help="Buildings for the conservation check")] = None,
-    assignment: Annotated[Path | None, typer.Option(help="Building → grid CSV")] = None,
-    streets: Annotated[Path | None, typer.Option(help="Streets for street alignment")] = None,
-    by: Annotated[str, typer.Option(help="Balanced measure")] = "households",
-    tolerance: Annotated[float, typer.Option(help="Balance tolerance")] = 0.1,
-    out: Annotated[Path | None, typer.Option(help="Write the metrics table as CSV")] = None,
-    community_id_col: CommunityIdCol = None,
-    building_id_col: BuildingIdCol = None,
-    households_col: HouseholdsCol = None,
-    population_col: PopulationCol = None,
-    lang: Lang = DEFAULT_LANG,
-) -> None:
-    """Print the metrics table; exit 1 if conservation, coverage or contiguity fails / 校验网格.
+def _write_alternatives(result: object, out: Path, assignment: Path, communities: Path, buildings: Path,
+                        streets: Path | None, tolerance: float, lang: str) -> None:
+    """Every plan beside ``out`` (``<stem>-alt<i>``), a map per plan and the comparison table."""
+    from gridkit.alternatives import compare_plans  # noqa: PLC0415
+    from gridkit.maps import map as grid_map  # noqa: PLC0415
+    from gridkit.maps import save_map  # noqa: PLC0415
 
-    Example: gridkit validate grids.geojson --communities c.geojson --buildings b.geojson
-    --assignment assignment.csv --streets s.geojson
-    """
-    try:
-        grid_layer = io.read_layer(grids, label="grids")
-        comm = io.read_layer(communities, label="communities")
-        if community_id_col:
-            comm = comm.rename(columns={community_id_col: "community_id"})
-        bld = io.read_layer(buildings, label="buildings") if buildings else None
-        if bld is not None:
-            bld = bld.rename(columns={v: k for k, v in _columns(building_id=building_id_col, households=households_col,
-                                                                 population=population_col).items()})
-        links = pd.read_csv(assignment, dtype=str) if assignment else None
-        street_layer = io.read_layer(streets, label="streets") if streets else None
-        table = evaluate(grid_layer, comm, bld, links, streets=street_layer, by=by, tolerance=tolerance)
-        if out is not None:
-            write_table(table, out)
-    except GridkitError as exc:
-        raise _fail_input(exc, lang) from exc
-    _print_metrics(table, lang)
-    outside = int(table["buildings_outside"].iloc[-1]) if "buildings_outside" in table.columns else 0
-    if outside:
-        console.print(f"[yellow]{_msg(lang, 'warn')}:[/] {outside} buildings are listed in the assignment as "
-                      "outside every community (not in any grid)")
-    problems = hard_failures(table)
-    if problems:
-        console.print(f"[bold red]{_msg(lang, 'failed')}:[/] " + "; ".join(problems))
-        raise typer.Exit(EXIT_INVARIANT)
-    console.print(f"[green]{_msg(lang, 'ok')}[/]")
+    for i, plan in enumerate(result.alternatives, start=1):
+        stem = f"{out.stem}-alt{i}"
+        io.write_layer(plan.grids, out.with_name(stem + out.suffix), layer="grids")
+        io.write_csv(plan.assignment, assignment.with_name(f"{assignment.stem}-alt{i}{assignment.suffix}"))
+        save_map(grid_map(plan.grids, lang=lang, offline=True, title=f"{stem}"), out.with_name(stem + ".html"))
+    street_layer = io.read_layer(streets, label="streets") if streets is not None else None
+    table = compare_plans(result.alternatives, io.read_layer(communities, label="communities"),
+                          io.read_layer(buildings, label="buildings"), street_layer, tolerance=tolerance)
+    table["plan"] = table["plan"] + 1
+    io.write_csv(table, out.with_name(f"{out.stem}-alternatives.csv"))
+    Console().print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+

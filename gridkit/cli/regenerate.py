@@ -15,6 +15,7 @@ from gridkit import io
 from gridkit.cli._common import (
     DEFAULT_LANG,
     BuildingIdCol,
+    By,
     CommunityIdCol,
     HouseholdsCol,
     Lang,
@@ -26,8 +27,8 @@ from gridkit.cli._common import (
     print_note,
 )
 from gridkit.errors import GridkitError, GridkitWarning
+from gridkit.publish import check_writable, manifest_path, publish_files
 from gridkit.regenerate import RegenerateResult, regenerate
-from gridkit.tables import write_table
 
 MESSAGES = {
     "zh": {"title": "网格变更报告", "summary": "汇总", "churn": "换格住户占比 (churn)", "moved": "变动户数",
@@ -94,8 +95,7 @@ def regenerate_command(
     streets: Annotated[Path | None, typer.Option(help="Street centrelines / 街巷中心线")] = None,
     target: Annotated[float | None, typer.Option(help="Target per grid (households, persons or m²) / 目标规模")] = None,
     tolerance: Annotated[float, typer.Option(help="Two-sided tolerance, 0.1 = ±10 % / 容差")] = 0.1,
-    by: Annotated[str, typer.Option(help="households, population or area (as the previous plan) / 均衡指标")] = \
-        "households",
+    by: By = "households",
     seed: Annotated[int, typer.Option(help="Random seed (deterministic per seed)")] = 0,
     out: Annotated[Path | None, typer.Option(help="New grids (.geojson or .gpkg) / 新网格")] = None,
     assignment: Annotated[Path | None, typer.Option(help="New building → grid CSV / 新对应表")] = None,
@@ -128,6 +128,9 @@ def regenerate_command(
     if register_out is None and out is not None:
         register_out = register_path(out)
     _outputs_ok(previous, previous_assignment, [out, assignment, report, register_out], lang)
+    for path in (out, assignment, report, register_out):
+        if path is not None and not dry_run:
+            check_writable(path)  # before the work, not after it
     if register is None and register_path(previous).exists():
         register = register_path(previous)
     try:
@@ -144,10 +147,16 @@ def regenerate_command(
         if dry_run or out is None or assignment is None or report is None or register_out is None:
             console.print(_m(lang, "dry"))
             return
-        io.write_layer(result.grids, out, layer="grids")
-        write_table(result.assignment, assignment)
-        write_table(result.report, report)
-        write_table(result.register, register_out)
+        notes: list[str] = []
+        # the new grids, assignment, change report and register are one plan, published together
+        targets = {"grids": out, "assignment": assignment, "report": report, "register": register_out}
+        with publish_files(targets, manifest=manifest_path(out), command="regenerate", notes=notes) as staged:
+            io.write_layer(result.grids, staged["grids"], layer="grids")
+            io.write_csv(result.assignment, staged["assignment"])
+            io.write_csv(result.report, staged["report"])
+            io.write_csv(result.register, staged["register"])
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
+    for note in notes:
+        console.print(f"[yellow]{_m(lang, 'warn')}:[/] {note}")
     console.print(f"{_m(lang, 'wrote')} {out}, {assignment}, {report}, {register_out}")

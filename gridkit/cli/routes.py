@@ -13,6 +13,7 @@ from gridkit import io
 from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, print_note
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.network import graph_from_osm, street_graph
+from gridkit.roles import is_grid_warden, normalise_roles
 from gridkit.routes import patrol_routes, routes_for_export
 
 ROUTE_MESSAGES = {
@@ -67,9 +68,11 @@ def routes_command(
             if role:
                 if "role" not in station_layer:
                     raise InputDataError("stations have no role column", source=stations, column="role")
-                station_layer = station_layer[station_layer["role"].isin(role)]
+                wanted = set(normalise_roles(pd.Series(role), source="--role", column="--role"))
+                mine = normalise_roles(station_layer["role"], source=stations)
+                station_layer = station_layer[mine.isin(wanted).to_numpy()]
             elif "role" in station_layer:  # police and volunteers do not walk a grid's patrol route
-                station_layer = station_layer[station_layer["role"].isin(["full_time", "part_time"])]
+                station_layer = station_layer[is_grid_warden(station_layer["role"])]
         building_layer = io.read_layer(buildings, label="buildings") if buildings is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import typer
 from rich.console import Console
 
@@ -18,8 +17,9 @@ from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input,
 from gridkit.coverage import InfeasibleCoverError, coverage, site_stations
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.i18n import escape
+from gridkit.spatial import polygon_holding, representative_points
 from gridkit.tables import write_table
-from gridkit.wardens import WardenPlan, assign_wardens, read_roster
+from gridkit.wardens import WardenPlan, assign_wardens, building_wardens, read_roster
 
 MESSAGES = {
     "zh": {"error": "输入错误", "warn": "提示", "wrote": "已写出", "short": "人员不足",
@@ -104,7 +104,7 @@ def wardens_command(
         grid_layer = io.read_layer(grids, label="grids")
         street_layer = io.read_layer(streets, label="streets") if streets is not None else None
         graph = _graph(street_layer, osm, lang)
-        events = pd.read_csv(incidents) if incidents is not None else None
+        events = io.read_table(incidents, label="incidents") if incidents is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             plan = assign_wardens(grid_layer, read_roster(roster, district=grid_layer), rule=rule, graph=graph,
@@ -135,14 +135,12 @@ def wardens_command(
         raise typer.Exit(EXIT_INVARIANT)
 
 
-def _building_grid(buildings: gpd.GeoDataFrame, grid_layer: gpd.GeoDataFrame) -> pd.Series:
-    """building_id → grid_id by the grid containing each building's representative point."""
-    points = buildings.to_crs(grid_layer.crs).geometry.representative_point().to_numpy()
-    pt, grid = shapely.STRtree(grid_layer.geometry.to_numpy()).query(points, predicate="intersects")
-    first = pd.Series(grid, index=pt).groupby(level=0).first()
-    ids = np.full(len(buildings), None, dtype=object)
-    ids[first.index.to_numpy()] = grid_layer["grid_id"].to_numpy()[first.to_numpy()]
-    return pd.Series(ids, index=buildings["building_id"].to_numpy())
+def _building_grid(buildings: gpd.GeoDataFrame, grid_layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """building_id → grid_id by the grid holding each building's representative point (one rule: spatial)."""
+    points = representative_points(buildings.to_crs(grid_layer.crs).geometry.to_numpy())
+    holding = polygon_holding(points, grid_layer.geometry.to_numpy())
+    grid_ids = np.where(holding >= 0, grid_layer["grid_id"].astype(str).to_numpy()[np.maximum(holding, 0)], None)
+    return pd.DataFrame({"building_id": buildings["building_id"].to_numpy(), "grid_id": grid_ids})
 
 
 @app.command("coverage")
@@ -176,13 +174,16 @@ def coverage_command(
             io.read_layer(stations, label="stations")
         assignment = None
         if grid_layer is not None:
+            staffing_plan: WardenPlan | pd.DataFrame
             if plan is not None:
-                links = pd.read_csv(plan, dtype={"warden_id": str, "grid_id": str})
+                staffing_plan = io.read_table(plan, dtype={"warden_id": str, "grid_id": str}, label="plan")
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", GridkitWarning)
-                    links = assign_wardens(grid_layer, roster, rule=rule, graph=graph).assignment
-            assignment = _building_wardens(bld, grid_layer, links, roster)
+                    staffing_plan = assign_wardens(grid_layer, roster, rule=rule, graph=graph)
+            assignment = building_wardens(_building_grid(bld, grid_layer), staffing_plan)
+            assignment = assignment.assign(warden_id=assignment["warden_id"].where(
+                assignment["warden_id"].isin(set(roster["warden_id"]))))
         result = coverage(bld, roster, graph, minutes=minutes, metres=metres, speed_kmh=speed_kmh,
                           assignment=assignment)
         write_table(result.buildings, out)
@@ -197,20 +198,6 @@ def coverage_command(
                   f"{_m(lang, 'uncovered')}: {s['uncovered']}")
     if strict and s["uncovered"]:
         raise typer.Exit(EXIT_INVARIANT)
-
-
-def _building_wardens(bld: gpd.GeoDataFrame, grid_layer: gpd.GeoDataFrame, links: pd.DataFrame,
-                      roster: gpd.GeoDataFrame) -> pd.Series:
-    """building_id → the warden of its grid (the first full-time/part-time person listed for it)."""
-    staff = links[links["role"].isin(["full_time", "part_time"]) & links["grid_id"].notna()]
-    grid_warden: dict[str, str] = {}
-    for warden, grids_text in zip(staff["warden_id"], staff["grid_id"].astype(str), strict=True):
-        for gid in grids_text.split(";"):
-            grid_warden.setdefault(gid, warden)
-    known = set(roster["warden_id"])
-    grid_of = _building_grid(bld, grid_layer).astype(object)
-    return grid_of.map(lambda g: grid_warden.get(str(g)) if g is not None else None).map(
-        lambda w: w if w in known else None)
 
 
 @app.command("stations")
