@@ -164,9 +164,12 @@ def _codes_text(codes: np.ndarray) -> str:
 
 def _rounded(frame: pd.DataFrame, column: str) -> list[list[Any]]:
     """Rows of ``frame`` as lists, rounded for the tooltips (None where missing)."""
-    values = frame.to_numpy(dtype=float).round(DIGITS.get(column, 1))
+    values = frame.to_numpy(dtype=float)
+    digits = DIGITS.get(column, 1)
     integral = column in {"count", "closed", "on_time", "open", "overdue_open"} or column.startswith("count_")
-    return [[None if not np.isfinite(v) else int(v) if integral else float(v) for v in row] for row in values]
+    # Python's round (correctly rounded, as the tooltips of the whole span), not numpy's scaled rounding
+    return [[None if not np.isfinite(v) else int(v) if integral else round(float(v), digits) for v in row]
+            for row in values]
 
 
 def period_payload(data: gpd.GeoDataFrame, stats: pd.DataFrame, names: list[str], colouring: Colouring,
