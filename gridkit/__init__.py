@@ -10,7 +10,7 @@ check them against the rules of practice::
     new = gridkit.regenerate(grids, assignment, communities, new_buildings, streets)  # 动态调整
 
 Wardens, coverage and station siting live in :mod:`gridkit.wardens` and :mod:`gridkit.coverage`, street
-graphs and patrol routes in :mod:`gridkit.network` and :mod:`gridkit.routes`, incidents and hot spots
+graphs and patrol routes in :mod:`gridkit.network` and :mod:`gridkit.routing`, incidents and hot spots
 in :mod:`gridkit.incidents` and :mod:`gridkit.hotspots`, exports in :mod:`gridkit.export`, the
 one-command pipeline in :mod:`gridkit.pipeline`.
 """
@@ -19,6 +19,7 @@ from gridkit.errors import GridkitError, GridkitWarning, InputDataError, Partiti
 from gridkit.metrics import evaluate
 from gridkit.partition import PartitionResult, partition
 from gridkit.regenerate import RegenerateResult, regenerate
+from gridkit.validate import Validation, validate_plan
 
 __all__ = [
     "GridkitError",
@@ -27,10 +28,12 @@ __all__ = [
     "PartitionError",
     "PartitionResult",
     "RegenerateResult",
+    "Validation",
     "evaluate",
     "map",
     "partition",
     "regenerate",
+    "validate_plan",
 ]
 __version__ = "0.1.0"
 

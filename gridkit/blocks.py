@@ -185,6 +185,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         Cell index of each building in ``geoms``.
     """
     coords, owner = _seed_points(geoms)
+    # footprints that overlap (it happens in real data) share one cell, so each lies whole in its grid
+    group = overlap_groups(geoms)
+    owner = group[owner]
     # a deterministic millimetre jitter breaks the cocircular seeds of rectangular outlines
     coords = coords + np.random.default_rng(len(coords)).uniform(-1e-3, 1e-3, coords.shape)
     if len(geoms) < 2 or len(np.unique(owner)) < 2:
@@ -199,7 +202,9 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         regions[invalid] = [_polygonal(shapely.make_valid(r)) for r in regions[invalid]]
     owners = np.unique(owner)
     merged = np.asarray([_union_coverage(regions[owner == b]) for b in owners], dtype=object)
-    merged = _claim_footprints(merged, geoms[owners])
+    footprints = np.asarray([geoms[o] if (group == o).sum() == 1 else shapely.union_all(geoms[group == o])
+                             for o in owners], dtype=object)
+    merged = _claim_footprints(merged, footprints)
     parts = shapely.get_parts(shapely.intersection(merged, block))
     parts = parts[np.isin(shapely.get_type_id(parts), [3]) & (shapely.area(parts) > 0)]
     reps = representative_points(geoms)
@@ -209,6 +214,29 @@ def building_cells(block: shapely.Geometry, geoms: np.ndarray) -> tuple[np.ndarr
         building_part[lost] = shapely.STRtree(parts).query_nearest(reps[lost], all_matches=False)[1]
     kept = np.unique(building_part)
     return _absorb_orphans(parts, kept, building_part)
+
+
+def overlap_groups(geoms: np.ndarray) -> np.ndarray:
+    """For each building, the lowest position among the footprints it overlaps (by area, transitively).
+
+    Footprints that only touch stay apart; a point building is its own group.
+    """
+    group = np.arange(len(geoms))
+    if len(geoms) < 2:
+        return group
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left):
+        shared = shapely.area(shapely.intersection(geoms[left], geoms[right])) > 0
+        left, right = left[shared], right[shared]
+    if not len(left):
+        return group
+    graph = sp.coo_matrix((np.ones(len(left)), (left, right)), shape=(len(geoms), len(geoms)))
+    _, label = sp.csgraph.connected_components(graph, directed=False)
+    first = np.full(label.max() + 1, len(geoms))
+    np.minimum.at(first, label, np.arange(len(geoms)))
+    return first[label]
 
 
 def _claim_footprints(cells: np.ndarray, footprints: np.ndarray) -> np.ndarray:

@@ -231,7 +231,7 @@ def _run(inputs: Any, options: PartitionOptions, *, progress: Callable[[str, int
                               "status": "killed" if f.killed else "failed", "error": f.error}
                              for f in failures for b in batches if b.batch_id == f.batch_id])
         merged.batches = pd.concat([merged.batches, rows], ignore_index=True)
-        raise BatchError(failures, merged)
+        raise BatchError(failures, merged) from getattr(failures[0], "exception", None)
     return merged
 
 

@@ -9,6 +9,7 @@ killed run never leaves half its outputs, or files of an earlier run, over a goo
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class PipelineResult:
     summary
         One row per reported figure: ``stage``, ``item``, ``value``.
     outputs
-        Every file written, in the output folder.
+        Every file written, in the output folder (in ``<folder>.failed`` when ``problems`` is not empty:
+        a plan that fails its hard invariants never replaces the previous plan).
     results
         The in-memory results by name (``grids``, ``assignment``, ``metrics``, ...) for notebooks.
     problems
@@ -262,7 +264,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
     from gridkit.roles import is_grid_warden  # noqa: PLC0415
-    from gridkit.routes import patrol_routes, routes_for_export  # noqa: PLC0415
+    from gridkit.routing import patrol_routes, routes_for_export  # noqa: PLC0415
 
     cfg = run.config["routes"]
     graph = _graph(run)
@@ -444,7 +446,13 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
     notes: list[str] = []
     # every output of the run is one plan: staged beside the folder, published by one folder exchange
     # with plan.json (each file's checksum) inside; a failed or killed run leaves the previous plan whole
-    with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes) as staging:
+    failed = folder.with_name(f"{folder.name}.failed")
+
+    def divert() -> Path | None:
+        # a plan that fails its hard invariants never replaces the previous one: it goes beside it
+        return failed if run.problems else None
+
+    with publish_folder(folder, command="run", known_outputs=KNOWN_OUTPUTS, notes=notes, divert=divert) as staging:
         run = _Run(config=config, staging=staging, workers=workers or config["run"]["workers"], client=client,
                    scheduler=scheduler or config["run"]["scheduler"])
         with warnings.catch_warnings(record=True) as caught:
@@ -459,7 +467,12 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
             _stage_report(run)
             _stage_exports(run)
         written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
-    outputs = [folder / rel for rel in written]
+    published = failed if run.problems else folder
+    outputs = [published / rel for rel in written]
+    if run.problems:
+        notes.append(f"hard invariants failed: the outputs went to {failed}; the plan in {folder} was left as it was")
+    elif failed.exists():
+        shutil.rmtree(failed)  # the outputs of an earlier failed run no longer apply
     summary = pd.DataFrame(run.rows, columns=["stage", "item", "value"], dtype=object)
     messages = [str(w.message) for w in caught if issubclass(w.category, GridkitWarning)]
     return PipelineResult(summary=summary, outputs=outputs, results=run.results, problems=run.problems,

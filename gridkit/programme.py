@@ -216,8 +216,8 @@ def _grid_types(config: Any, results: dict[str, Any]) -> pd.Series:
 
 
 def _stage_norms(run: Any, _progress: Any) -> None:
-    if not any(run.config["norms"].values()):  # no programme norms configured: nothing to check against
-        return
+    if not run.config["preset"]["name"] and not any(run.config["norms"].values()):
+        return  # a configuration of its own, with no programme norms to check
     table = norms_table(run.config, run.results)
     if table.empty:
         return

@@ -32,7 +32,7 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -329,30 +329,31 @@ def _commit_files(manifest: Path, final: dict[str, Path], staged: dict[str, Path
     _unlink(journal_path)
 
 
-def check_manifest(manifest: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """Compare a plan's files with its manifest: ``[(severity, message), ...]`` (empty when all match).
+def check_manifest(manifest: str | os.PathLike[str]) -> list[tuple[str, str, str]]:
+    """Compare a plan's files with its manifest: ``[(severity, kind, path), ...]`` (empty when all match).
 
-    An unfinished publish or a missing file is an ``error``; a file whose checksum differs is a
-    ``warning`` (it was changed after gridkit wrote it, e.g. edited in QGIS; the other checks of
-    :func:`gridkit.validate.validate_plan` judge the change itself).
+    Kinds: ``interrupted`` (a publish of this plan did not finish: its files may come from two runs),
+    ``staging`` (staging of an interrupted run is beside it), ``unreadable`` (not a gridkit manifest),
+    ``missing`` (a file it names is gone): errors; ``changed`` (a file's checksum differs: it was
+    changed after gridkit wrote it, e.g. edited in QGIS; :func:`gridkit.validate.validate_plan` judges
+    the change itself): a warning.
     """
     manifest = Path(manifest)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     if _journal(manifest).exists():
-        out.append(("error", f"{manifest}: a run was interrupted while publishing this plan, so its files may "
-                             "come from two runs; run the same command again (it restores the previous plan first)"))
-    leftovers = [p.name for p in manifest.parent.glob(f".*{_STAGE}-*")] if manifest.name == MANIFEST_NAME else []
-    if leftovers:
-        out.append(("error", f"{manifest.parent}: staging of an interrupted run is present ({leftovers[0]})"))
+        out.append(("error", "interrupted", str(manifest)))
+    if manifest.name == MANIFEST_NAME:
+        out += [("error", "staging", str(p)) for p in manifest.parent.parent.glob(f".{manifest.parent.name}.*-*")
+                if _STAGE in p.name or _OLD in p.name]
     data = _read_manifest(manifest)
     if data is None:
-        return [*out, ("error", f"{manifest}: not a gridkit plan manifest (unreadable or another format)")]
-    for role, entry in data.get("files", {}).items():
+        return [*out, ("error", "unreadable", str(manifest))]
+    for entry in data.get("files", {}).values():
         path = manifest.parent / entry["path"]
         if not path.exists():
-            out.append(("error", f"{path}: listed in {manifest.name} ({role}) but missing"))
+            out.append(("error", "missing", str(path)))
         elif file_checksum(path) != entry["sha256"]:
-            out.append(("warning", f"{path}: changed since gridkit wrote it ({manifest.name} checksum differs)"))
+            out.append(("warning", "changed", str(path)))
     return out
 
 
@@ -423,7 +424,7 @@ def _carry_over(folder: Path, staging: Path, known: Iterable[str]) -> list[str]:
 
 @contextlib.contextmanager
 def publish_folder(folder: str | os.PathLike[str], *, command: str, known_outputs: Iterable[str] = (),
-                   notes: list[str] | None = None) -> Iterator[Path]:
+                   notes: list[str] | None = None, divert: Callable[[], Path | None] | None = None) -> Iterator[Path]:
     """Stage a whole output folder and publish it by one folder exchange, with ``plan.json`` inside.
 
     Parameters
@@ -437,6 +438,10 @@ def publish_folder(folder: str | os.PathLike[str], *, command: str, known_output
         gridkit) these are taken as outputs of an earlier run, everything else as the user's own.
     notes
         Receives a sentence for anything recovered from an earlier interrupted run.
+    divert
+        Called once the outputs are staged: a folder beside ``folder`` to publish into instead (a run
+        whose plan failed its invariants goes to ``<folder>.failed`` and leaves the good plan alone),
+        or None.
 
     Yields
     ------
@@ -457,11 +462,18 @@ def publish_folder(folder: str | os.PathLike[str], *, command: str, known_output
         files = {p.relative_to(staging).as_posix(): {"path": p.relative_to(staging).as_posix(),
                                                       "sha256": file_checksum(p), "bytes": p.stat().st_size}
                  for p in written}
-        if folder.exists():
-            _carry_over(folder, staging, known_outputs)
+        target = divert() if divert is not None else None
+        if target is not None:
+            target = check_writable(target, folder=True)
+            if target.parent != folder.parent:
+                raise ValueError(f"divert must name a folder beside {folder}, got {target}")
+            recover_folder(target)
+        dest = target or folder
+        if dest.exists():
+            _carry_over(dest, staging, known_outputs)
         _write_json(staging / MANIFEST_NAME, _manifest(files, command))
         _fault("folder-staged")
-        _swap(folder, staging, token)
+        _swap(dest, staging, token)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -7,17 +7,19 @@ each grid into
 
 - ``calendar``: one row per warden, working day and activity (``patrol`` in each window, with the
   partner; ``visit``: the door-to-door tour of that day; ``key_unit``), with start, end and hours;
-- ``visits``: one row per building visit (building, households, warden, date, round): every household
-  of a building is visited on that day;
+- ``visits``: one row per building and day of a visit (building, households visited that day, warden,
+  date, round, ``complete`` on the day the building's last household of the round is visited; a
+  building larger than a day's time spreads over several days);
 - ``workload``: per warden, hours per week of patrol, visits and key units against the hours available;
 - ``grids``: per grid, the hours the rules ask for in the year, the hours its walkers have, the rounds
   completed, and ``fits`` (False, with the reason, when the schedule does not fit the staff).
 
 Method. A visit round covers every building of the grid once, in reading order (north→south rows,
 west→east), costing ``households × minutes_per_household`` plus the walk of one pass along the grid's
-patrol route (its ``minutes``; the door-to-door route passes every door). Round ``r`` of ``n`` must
-fall in the ``r``-th ``n``-th of the working year; each working day a walker spends what the patrol
-windows leave of ``hours_per_day`` on the round, buildings whole, walkers of a grid in turn. Key
+patrol route (its ``minutes``, shared among the buildings; the door-to-door route passes every
+door). Round ``r`` of ``n`` must fall in the ``r``-th ``n``-th of the working year; each working day
+a walker spends what the patrol windows leave of ``hours_per_day`` on the round (a building too
+large for what is left continues the next day), walkers of a grid in turn. Key
 units (buildings whose ``use`` is a key use) get ``key_unit_minutes`` each, ``key_unit_visits`` times
 a year at the start of each period. Paired patrols: grids' walkers are paired across neighbouring
 grids of a community by a maximum matching (networkx), a pair walking one grid in the first window and
@@ -183,7 +185,8 @@ def schedule(grids: gpd.GeoDataFrame, plan: WardenPlan, buildings: gpd.GeoDataFr
     if visit_h_day <= 0:
         raise InputDataError(f"patrol windows take {patrol_h:g} h of a {rule.hours_per_day:g} h day: no time left "
                              "for visits", column="patrol_windows")
-    walkers = _walkers(plan)
+    scheduled = set(grids["grid_id"].astype(str))
+    walkers = {g: ps for g, ps in _walkers(plan).items() if g in scheduled}
     pairs = _pairs(grids, walkers) if rule.in_pairs else {}
     walk_min = routes.groupby(routes["grid_id"].astype(str))["minutes"].sum() \
         if routes is not None and len(routes) else pd.Series(dtype=float)
@@ -200,7 +203,8 @@ def schedule(grids: gpd.GeoDataFrame, plan: WardenPlan, buildings: gpd.GeoDataFr
     cal = pd.DataFrame(calendar, columns=["warden_id", "date", "grid_id", "activity", "start", "end", "hours",
                                           "partner_id", "buildings", "households"])
     cal = cal.sort_values(["warden_id", "date", "start"], ignore_index=True)
-    vis = pd.DataFrame(visits, columns=["building_id", "grid_id", "households", "warden_id", "date", "round"])
+    vis = pd.DataFrame(visits, columns=["building_id", "grid_id", "households", "warden_id", "date", "round",
+                                        "complete"])
     fits = pd.DataFrame(fit_rows)
     weeks = len(days) / max(len(rule.workdays), 1)
     work = cal.pivot_table(index="warden_id", columns="activity", values="hours", aggfunc="sum", fill_value=0.0)
@@ -220,7 +224,7 @@ def _min_times(visits: pd.DataFrame, homes: pd.DataFrame) -> int:
     with_homes = homes.loc[homes["households"] > 0, "building_id"]
     if with_homes.empty:
         return 0
-    counts = visits.groupby("building_id").size().reindex(with_homes).fillna(0)
+    counts = visits[visits["complete"]].groupby("building_id").size().reindex(with_homes).fillna(0)
     return int(counts.min())
 
 
@@ -243,35 +247,38 @@ def _grid_year(g: str, people: Sequence[str], homes: pd.DataFrame, rule: Schedul
         row["reason"] = "no walker"
         return row
     bounds = np.linspace(0, len(days), rule.visits_per_household + 1).round().astype(int)
-    key_bounds = np.linspace(0, len(days), rule.key_unit_visits + 1).round().astype(int)
     used = np.zeros((len(people), len(days)))
-    for k in range(rule.key_unit_visits):  # key units on the first day of each period, first walker
-        day = key_bounds[k]
-        n_key = int(is_key.sum())
-        if n_key:
-            hours = n_key * rule.key_unit_minutes / 60.0
-            calendar.append((people[0], str(days[day]), g, "key_unit", None, None, hours, None, n_key, 0))
-            used[0, day] += hours
+    _key_units(g, people[0], int(is_key.sum()), rule, days, used, calendar)
     done = 0
     targets = np.flatnonzero(households > 0)
+    per_household = rule.minutes_per_household / 60.0
+    ids = homes["building_id"].to_numpy()
     for r in range(rule.visits_per_household):
         queue = list(targets)
+        remaining = households.copy()  # households of each building still to visit this round
         for day in range(bounds[r], bounds[r + 1]):
             for w, person in enumerate(people):
                 left = visit_h_day - used[w, day]
-                taken, hours = [], 0.0
-                while queue and hours + cost[queue[0]] <= left + 1e-9:
-                    taken.append(queue.pop(0))
-                    hours += cost[taken[-1]]
-                if not taken and queue and used[w, day] == 0 and cost[queue[0]] > visit_h_day:
-                    taken.append(queue.pop(0))  # a building larger than a day: a long day, said in hours
-                    hours = cost[taken[-1]]
-                if taken:
+                hours, n_buildings, n_households = 0.0, 0, 0
+                while queue and left - hours > 1e-9:
+                    b = queue[0]
+                    walk = walk_share if remaining[b] == households[b] else 0.0  # the walk once per building
+                    room = int((left - hours - walk + 1e-9) // per_household) if per_household > 0 else remaining[b]
+                    take = int(min(remaining[b], max(room, 0)))
+                    if take == 0:
+                        break
+                    remaining[b] -= take
+                    hours += walk + take * per_household
+                    n_households += take
+                    complete = remaining[b] == 0
+                    visits.append((ids[b], g, take, person, str(days[day]), r + 1, bool(complete)))
+                    if complete:
+                        queue.pop(0)
+                        n_buildings += 1
+                if hours > 0:
                     used[w, day] += hours
                     calendar.append((person, str(days[day]), g, "visit", None, None, round(hours, 3), None,
-                                     len(taken), int(households[taken].sum())))
-                    visits.extend((homes["building_id"].iloc[b], g, int(households[b]), person, str(days[day]), r + 1)
-                                  for b in taken)
+                                     n_buildings, n_households))
             if not queue:
                 break
         done += not queue
@@ -280,6 +287,17 @@ def _grid_year(g: str, people: Sequence[str], homes: pd.DataFrame, rule: Schedul
     if not row["fits"]:
         row["reason"] = f"{done} of {rule.visits_per_household} visit rounds fit the walkers' time"
     return row
+
+
+def _key_units(g: str, person: str, n_key: int, rule: ScheduleRule, days: np.ndarray, used: np.ndarray,
+               calendar: list) -> None:
+    """Key units on the first working day of each period, by the grid's first walker."""
+    if not n_key:
+        return
+    hours = n_key * rule.key_unit_minutes / 60.0
+    for day in np.linspace(0, len(days), rule.key_unit_visits + 1).round().astype(int)[:-1]:
+        calendar.append((person, str(days[day]), g, "key_unit", None, None, hours, None, n_key, 0))
+        used[0, day] += hours
 
 
 def _patrols(pairs: dict[str, tuple[str, str | None]], walkers: dict[str, list[str]],

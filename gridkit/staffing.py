@@ -49,6 +49,8 @@ import numpy as np
 import pandas as pd
 
 from gridkit.errors import GridkitError, InputDataError
+from gridkit.roles import ROLE_NAMES, ROLES
+from gridkit.roles import normalise_role as classic_role
 
 __all__ = [
     "BUILTIN_RULES",
@@ -65,13 +67,9 @@ __all__ = [
 Per = Literal["grid", "households", "cells", "community"]
 Tier = Literal["head", "worker", "assistant"]
 
-#: Roster roles a programme rule may name, with Chinese and English aliases (``normalise_role``).
-PROGRAMME_ROLES: dict[str, tuple[str, ...]] = {
-    "full_time": ("full_time", "fulltime", "full-time", "full time", "专职", "专职网格员", "网格员"),
-    "part_time": ("part_time", "parttime", "part-time", "part time", "兼职", "兼职网格员", "patrol", "巡防"),
-    "police": ("police", "grid_police", "民警", "网格民警", "社区民警"),
-    "volunteer": ("volunteer", "volunteers", "志愿者"),
-    "community_cadre": ("community_cadre", "cadre", "社区干部", "两委干部", "社区工作者"),
+#: Roster roles a programme rule may name beyond :data:`gridkit.roles.ROLES`, with their aliases.
+_PROGRAMME_ONLY: dict[str, tuple[str, ...]] = {
+    "community_cadre": ("community_cadre", "cadre", "社区干部", "两委干部", "社区工作者", "村干部"),
     "township_official": ("township_official", "official", "乡镇干部", "街道干部", "机关干部"),
     "medic": ("medic", "doctor", "医生", "医务人员", "村医"),
     "teacher": ("teacher", "教师", "老师"),
@@ -79,14 +77,20 @@ PROGRAMME_ROLES: dict[str, tuple[str, ...]] = {
     "mediator": ("mediator", "调解员", "志愿调解员"),
     "assistant": ("assistant", "grid_assistant", "协管员", "网格助理", "网格协管员"),
 }
-_ALIAS = {alias.lower(): role for role, aliases in PROGRAMME_ROLES.items() for alias in aliases}
+#: Every roster role a programme rule may name: gridkit.roles' four and the programme roles.
+PROGRAMME_ROLES: dict[str, tuple[str, ...]] = {**{r: ROLE_NAMES[r] for r in ROLES}, **_PROGRAMME_ONLY}
+_ALIAS = {alias.lower(): role for role, aliases in _PROGRAMME_ONLY.items() for alias in aliases}
 
 
 def normalise_role(value: object) -> str | None:
-    """The roster role a roster entry names (``专职网格员`` → ``full_time``), or None when unknown."""
+    """The roster role a roster entry names (``专职网格员`` → ``full_time``, ``医生`` → ``medic``), or None.
+
+    The four classic roles are :func:`gridkit.roles.normalise_role`'s (one place for their names);
+    the programme roles are added here.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return _ALIAS.get(str(value).strip().lower())
+    return _ALIAS.get(str(value).strip().lower()) or classic_role(value)
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,13 @@ CHECKS: dict[str, tuple[str, str, str]] = {
                 "网格 {grid_id} 与网格 {other} 重叠 {value:.1f} 平方米"),
     "gap": ("error", "community {community_id} has {value:.1f} m² covered by no grid (next to grid {grid_id})",
             "社区 {community_id} 有 {value:.1f} 平方米未被任何网格覆盖（邻近网格 {grid_id}）"),
-    "building_not_in_grid": ("error", "building {building_id} is assigned to grid {grid_id} but lies in {other}",
-                             "建筑 {building_id} 分配给网格 {grid_id}，但位于 {other}"),
+    "building_not_in_grid": ("error", "building {building_id} is assigned to grid {grid_id} but lies {value:.1f} m "
+                             "outside it, in grid {other}",
+                             "建筑 {building_id} 分配给网格 {grid_id}，"
+                             "但位于该网格外 {value:.1f} 米处（网格 {other}）"),
+    "building_split": ("warning", "building {building_id} in grid {grid_id} reaches {value:.1f} m² out of it, "
+                       "into grid {other}",
+                       "建筑 {building_id}（网格 {grid_id}）有 {value:.1f} 平方米伸出该网格，进入网格 {other}"),
     "building_in_no_grid": ("error", "building {building_id} lies in community {community_id} but in no grid",
                             "建筑 {building_id} 位于社区 {community_id} 内，但不在任何网格中"),
     "building_unassigned": ("error", "building {building_id} is missing from the assignment",
@@ -71,17 +76,28 @@ CHECKS: dict[str, tuple[str, str, str]] = {
                      "{value:.0f} 栋建筑分配给不存在的网格 {grid_id}（例如建筑 {building_id}）"),
     "building_outside_communities": ("warning", "building {building_id} lies outside every community",
                                      "建筑 {building_id} 不在任何社区内"),
-    "balance": ("error", "grid {grid_id} deviates {value:+.1%} from its community's mean ({other}), beyond the "
-                "hard limit", "网格 {grid_id} 偏离社区平均 {value:+.1%}（{other}），超出硬性上限"),
-    "balance_tolerance": ("warning", "grid {grid_id} deviates {value:+.1%} from its community's mean ({other}), "
-                          "outside the tolerance", "网格 {grid_id} 偏离社区平均 {value:+.1%}（{other}），超出容差"),
+    "balance": ("error", "grid {grid_id} deviates {value:+.1%} from its community's mean (grid / mean: {other}), "
+                "beyond the hard limit",
+                "网格 {grid_id} 偏离社区平均 {value:+.1%}（本网格 / 平均：{other}），超出硬性上限"),
+    "balance_tolerance": ("warning", "grid {grid_id} deviates {value:+.1%} from its community's mean (grid / mean: "
+                          "{other}), outside the tolerance",
+                          "网格 {grid_id} 偏离社区平均 {value:+.1%}（本网格 / 平均：{other}），超出容差"),
     "stale_attribute": ("error", "grid {grid_id}: the file says {other}, the buildings give {value:.0f}",
                         "网格 {grid_id}：文件属性为 {other}，按建筑重算为 {value:.0f}"),
     "balance_from_attributes": ("warning", "no buildings given: balance is read from the grids' {other} "
                                 "attribute, which a hand edit does not update",
                                 "未提供建筑：均衡度取自网格的 {other} 属性，手工编辑后该属性不会更新"),
-    "manifest": ("error", "{other}", "{other}"),
-    "manifest_changed": ("warning", "{other}", "{other}"),
+    "manifest_interrupted": ("error", "{other}: a run was interrupted while publishing this plan, so its files "
+                             "may come from two runs; run the same command again (it restores the previous plan "
+                             "first)",
+                             "{other}：发布该方案时运行被中断，文件可能来自两次运行；"
+                             "请重新运行同一命令（会先恢复上一版方案）"),
+    "manifest_staging": ("error", "{other}: staging left by an interrupted run", "{other}：中断运行遗留的暂存目录"),
+    "manifest_unreadable": ("error", "{other}: not a gridkit plan manifest", "{other}：不是 gridkit 方案清单"),
+    "manifest_missing": ("error", "{other}: listed in the plan manifest but missing",
+                         "{other}：方案清单中列出但文件缺失"),
+    "manifest_changed": ("warning", "{other}: changed since gridkit wrote it (the manifest's checksum differs)",
+                         "{other}：在 gridkit 写出后被修改（与方案清单校验值不符）"),
 }
 
 
@@ -242,8 +258,8 @@ def validate_plan(
     if found is not None:
         from gridkit.publish import check_manifest  # noqa: PLC0415 - publish imports nothing of this module
 
-        for severity, message in check_manifest(found):
-            problems.add("manifest" if severity == "error" else "manifest_changed", other=message)
+        for _severity, kind, path in check_manifest(found):
+            problems.add(f"manifest_{kind}", other=path)
     return Validation(problems=problems.frame(), grids=table, crs=crs)
 
 
@@ -313,8 +329,7 @@ def _check_grids(problems: _Problems, grid_ids: np.ndarray, grid_comm: np.ndarra
     left, right, area = overlapping_pairs(geoms[usable])
     for a, b, m2 in zip(usable[left], usable[right], area, strict=True):
         where = shapely.intersection(geoms[a], geoms[b])
-        other = grid_ids[b] if grid_comm[a] == grid_comm[b] else f"{grid_ids[b]} (community {grid_comm[b]})"
-        problems.add("overlap", grid_id=grid_ids[a], community_id=grid_comm[a], other=other, value=float(m2),
+        problems.add("overlap", grid_id=grid_ids[a], community_id=grid_comm[a], other=grid_ids[b], value=float(m2),
                      where=where)
     for c, cid in enumerate(comm["community_id"]):
         mine = usable[grid_comm[usable] == cid]
@@ -351,11 +366,11 @@ def _check_buildings(problems: _Problems, bld: gpd.GeoDataFrame, links: pd.DataF
             if same:
                 grid_of[i] = same[0]
                 continue
-            there = f"grid {grid_ids[holder[i]]}" if holder[i] >= 0 else "no grid"
             metres = float(shapely.distance(geoms[position[gid]], points[i]))
             problems.add("building_not_in_grid", building_id=ids[i], grid_id=gid,
-                         community_id=grid_comm[grid_of[i]], other=f"{there}, {metres:.1f} m outside it",
+                         community_id=grid_comm[grid_of[i]], other=grid_ids[holder[i]] if holder[i] >= 0 else "-",
                          value=metres, where=points[i])
+    _check_footprints(problems, bld, ids, grid_of, grid_ids, geoms)
     for i in np.flatnonzero(grid_of == -1):  # -2: already reported (unknown grid, not in the assignment)
         if in_comm[i] >= 0:
             problems.add("building_in_no_grid", building_id=ids[i], community_id=comm_ids[in_comm[i]],
@@ -363,6 +378,25 @@ def _check_buildings(problems: _Problems, bld: gpd.GeoDataFrame, links: pd.DataF
         else:
             problems.add("building_outside_communities", building_id=ids[i], where=points[i])
     return np.where(grid_of >= 0, grid_of, -1)
+
+
+def _check_footprints(problems: _Problems, bld: gpd.GeoDataFrame, ids: np.ndarray, grid_of: np.ndarray,
+                      grid_ids: np.ndarray, geoms: np.ndarray) -> None:
+    """Footprints reaching out of their grid (a warning: a street drawn through a building splits it)."""
+    footprints = bld.geometry.to_numpy()
+    use = np.flatnonzero((grid_of >= 0) & np.isin(shapely.get_type_id(footprints), [3, 6]))
+    if not len(use):
+        return
+    out = shapely.difference(footprints[use], geoms[grid_of[use]])
+    area = shapely.area(out)
+    split = area > np.maximum(HARD_LIMIT * shapely.area(footprints[use]), 0.01)
+    for k in np.flatnonzero(split):
+        i = use[k]
+        others = shapely.STRtree(geoms).query(out[k], predicate="intersects")
+        others = [j for j in others if j != grid_of[i] and shapely.intersection(geoms[j], out[k]).area > 1e-6]
+        into = ", ".join(str(grid_ids[j]) for j in others) if others else "-"
+        problems.add("building_split", building_id=ids[i], grid_id=grid_ids[grid_of[i]], value=float(area[k]),
+                     other=into, where=out[k])
 
 
 def _assigned(problems: _Problems, links: pd.DataFrame, ids: np.ndarray, points: np.ndarray, grid_ids: np.ndarray,
@@ -411,7 +445,7 @@ def _recount(problems: _Problems, table: pd.DataFrame, grids: gpd.GeoDataFrame, 
         for i in np.flatnonzero(differs):
             problems.add("stale_attribute", grid_id=table["grid_id"].iloc[i],
                          community_id=table["community_id"].iloc[i], other=f"{col} {stated[i]:.0f}",
-                         value=float(table[col].iloc[i]))
+                         value=float(table[col].iloc[i]), where=grids.geometry.iloc[i])
 
 
 def _heaviest(bld: gpd.GeoDataFrame, grid_of: np.ndarray, n: int, by: str) -> np.ndarray:
@@ -429,7 +463,6 @@ def _check_balance(problems: _Problems, table: pd.DataFrame, geoms: np.ndarray, 
     weight = table["area_m2"].to_numpy(float) if by == "area" else table[by].to_numpy(float)
     table["deviation"] = np.nan
     table["oversize"] = False
-    unit = "m²" if by == "area" else by
     for cid, rows in table.groupby("community_id", sort=False).groups.items():
         idx = np.asarray(rows)
         w = weight[idx]
@@ -448,4 +481,4 @@ def _check_balance(problems: _Problems, table: pd.DataFrame, geoms: np.ndarray, 
                 continue
             check = "balance" if abs(d) > limit else "balance_tolerance"
             problems.add(check, grid_id=ids[j], community_id=cid, value=float(d),
-                         other=f"{weight[j]:.0f} vs {normal_mean:.0f} {unit}", where=geoms[j])
+                         other=f"{weight[j]:.0f} / {normal_mean:.0f}", where=geoms[j])

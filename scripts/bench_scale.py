@@ -128,10 +128,12 @@ def run_workers(city: Path, workers: int, *, maps: bool) -> dict:
     peak_main = next((float(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("PEAK")), math.nan)
     batches_csv = city / f"out-w{workers}" / "batches.csv"
     batches = pd.read_csv(batches_csv) if batches_csv.exists() else pd.DataFrame({"peak_rss_mb": [math.nan]})
-    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "peak_main_mb": peak_main, "peak_worker_mb": float(batches["peak_rss_mb"].max()),
-            "batch_s": batches["seconds"].tolist() if "seconds" in batches else [], "returncode": done.returncode,
-            "tail": done.stdout[-400:] + done.stderr[-400:]}
+    result = {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+              "peak_main_mb": peak_main, "peak_worker_mb": float(batches["peak_rss_mb"].max()),
+              "batch_s": batches["seconds"].tolist() if "seconds" in batches else [], "returncode": done.returncode,
+              "tail": done.stdout[-400:] + done.stderr[-400:]}
+    (city / f"w{workers}.json").write_text(json.dumps(result))
+    return result
 
 
 def identical(city: Path, workers: int) -> str:
@@ -155,6 +157,23 @@ def slope(sizes: list[float], values: list[float]) -> float:
     return float(np.polyfit(x, y, 1)[0]) if len(x) > 1 else math.nan
 
 
+def _load(city: Path, workers: int) -> tuple[dict, dict, str] | None:
+    """The saved serial profile and worker run of one size (NaN where not run), and their identity."""
+    none = {"wall_s": math.nan, "cpu_s": math.nan, "peak_main_mb": math.nan, "peak_worker_mb": math.nan,
+            "batch_s": [], "returncode": "-", "stages": {}, "grids": math.nan, "households": math.nan}
+    serial = json.loads((city / "serial.json").read_text()) if (city / "serial.json").exists() else none
+    w_json = city / f"w{workers}.json"
+    parallel = json.loads(w_json.read_text()) if w_json.exists() else none
+    if serial is none and parallel is none:
+        return None
+    both = (city / "out-serial").exists() and (city / f"out-w{workers}").exists()
+    same = identical(city, workers) if both else "not run"
+    if serial is none:
+        report = pd.read_csv(city / f"out-w{workers}" / "report.csv")
+        serial = {**none, "grids": int(report["n_grids"].sum()), "households": int(report["households"].sum())}
+    return serial, parallel, same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, nargs="+", default=[16, 32, 64])
@@ -162,6 +181,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/gridkit-bench"))
     parser.add_argument("--no-maps", action="store_true", help="leave the map stage out")
     parser.add_argument("--out", type=Path, help="also write the markdown tables here")
+    parser.add_argument("--only", choices=("both", "serial", "workers"), default="both",
+                        help="run only the serial profile or only the worker run")
+    parser.add_argument("--report-only", action="store_true",
+                        help="make the tables from the runs saved in --work (result.json per size)")
     parser.add_argument("--profile", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile:
@@ -173,13 +196,20 @@ def main() -> None:
     rows, stage_rows, per_batch = [], [], []
     for copies in args.copies:
         city = args.work / f"city{copies}"
-        if not (city / "gridkit.toml").exists():
-            make_city(copies, city)
-        serial = run_serial(city, maps=not args.no_maps)
-        parallel = run_workers(city, args.workers, maps=not args.no_maps)
-        same = identical(city, args.workers)
+        if not args.report_only:
+            if not (city / "gridkit.toml").exists():
+                make_city(copies, city)
+            if args.only in ("both", "serial"):
+                run_serial(city, maps=not args.no_maps)
+            if args.only in ("both", "workers"):
+                run_workers(city, args.workers, maps=not args.no_maps)
+        loaded = _load(city, args.workers)
+        if loaded is None:
+            continue
+        serial, parallel, same = loaded
         rows.append({"copies": copies, "grids": serial["grids"], "households": serial["households"],
-                     "serial s": serial["wall_s"], "serial peak MB": serial["peak_main_mb"],
+                     "serial s": serial["wall_s"], "serial CPU s": serial["cpu_s"],
+                     "serial peak MB": serial["peak_main_mb"],
                      f"{args.workers} workers s": parallel["wall_s"], "CPU s (all processes)": parallel["cpu_s"],
                      "main peak MB": parallel["peak_main_mb"], "worker peak MB": parallel["peak_worker_mb"],
                      "identical": same, "exit": parallel["returncode"]})
@@ -193,22 +223,26 @@ def main() -> None:
     slopes = []
     for name, rows_of_stage in stages.groupby("stage", sort=False):
         group = rows_of_stage.sort_values("copies")
-        slopes.append({"stage": name, **{f"s @{c}": round(s, 1) for c, s in zip(group["copies"], group["seconds"],
-                                                                              strict=True)},
+        slopes.append({"stage": name, **{f"CPU s @{c}": round(s, 1) for c, s in zip(group["copies"], group["cpu_s"],
+                                                                                  strict=True)},
                        **{f"MB @{c}": round(m) for c, m in zip(group["copies"], group["peak_mb"], strict=True)},
-                       "time slope": round(slope(group["copies"].tolist(), group["seconds"].tolist()), 2),
+                       "CPU time slope": round(slope(group["copies"].tolist(), group["cpu_s"].tolist()), 2),
                        "memory slope": round(slope(group["copies"].tolist(), group["peak_mb"].tolist()), 2)})
     table = markdown(pd.DataFrame(rows).round(1))
     growth = markdown(pd.DataFrame(slopes))
-    grids_per_batch = rows[-1]["grids"] / args.copies[-1]
-    batch_cost = float(np.mean(per_batch)) if per_batch else math.nan
-    worst = float(np.max(per_batch)) if per_batch else math.nan
+    grids_per_batch = rows[-1]["grids"] / rows[-1]["copies"]
+    # per-batch CPU cost from the largest serial profile (wall times on a shared machine wait for a core);
+    # the largest batch's share from the worker run's own batch times
+    profiled = stages[stages["stage"] == "partition"].sort_values("copies")
+    batch_cost = float(profiled["cpu_s"].iloc[-1] / profiled["copies"].iloc[-1]) if len(profiled) else math.nan
+    spread = float(np.max(per_batch) / np.mean(per_batch)) if per_batch else 1.0
+    worst = batch_cost * spread
     n_batches = math.ceil(100_000 / grids_per_batch)
     projection = (f"Province of 100,000 grids ≈ {n_batches:,} street offices of {grids_per_batch:.0f} grids: "
-                  f"{n_batches * batch_cost / 3600:.1f} CPU-hours of partition at {batch_cost:.1f} s per batch "
-                  f"(largest measured {worst:.1f} s); on a Dask cluster of W worker processes the partition "
-                  f"makespan ≈ max({n_batches:,} × {batch_cost:.1f} s / W, {worst:.1f} s), e.g. "
-                  f"{n_batches * batch_cost / 64 / 60:.0f} min on 64 workers, "
+                  f"{n_batches * batch_cost / 3600:.1f} CPU-hours of partition at {batch_cost:.1f} CPU s per street "
+                  f"office (the largest batch {spread:.2f} × the mean, {worst:.1f} s); on a Dask cluster of W worker "
+                  f"processes the partition makespan ≈ max({n_batches:,} × {batch_cost:.1f} s / W, {worst:.1f} s) "
+                  f"plus sending the payloads: {n_batches * batch_cost / 64 / 60:.0f} min on 64 workers, "
                   f"{max(n_batches * batch_cost / 512, worst) / 60:.1f} min on 512.")
     text = f"{table}\n\nPer stage (serial run):\n\n{growth}\n\n{projection}\n"
     print(text)

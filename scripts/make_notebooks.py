@@ -73,7 +73,7 @@ import gridkit
 from gridkit.coverage import coverage, site_stations
 from gridkit.maps import map as district_map
 from gridkit.network import street_graph
-from gridkit.routes import patrol_routes
+from gridkit.routing import patrol_routes
 from gridkit.samples import load_sample
 from gridkit.wardens import assign_wardens, building_wardens, read_roster
 

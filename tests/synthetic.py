@@ -125,3 +125,34 @@ def two_communities(seed: int = 0, *, codes: bool = True) -> District:
     streets = gpd.GeoDataFrame(pd.concat([left.streets, right_str], ignore_index=True), crs=METRIC_CRS)
     xs = np.unique(np.concatenate([left.xs, right.xs + shift]))
     return District(communities, buildings, streets, xs, left.ys, METRIC_CRS)
+
+
+def with_overlapping_twins(district: District, share: float, seed: int = 0, *, shift_m: float = 6.0) -> District:
+    """``district`` plus a twin for about ``share`` of its buildings: a copy scaled 0.5–1.5× and moved up
+    to ``shift_m`` metres, overlapping the original (and maybe its neighbours), as real data has.
+
+    A twin stays inside its block (1 m from the streets), so each block's buildings can lie whole in its
+    grids; twins are numbered ``T00000``… and carry their own households.
+    """
+    metric = district.buildings.to_crs(district.metric_crs)
+    rng = np.random.default_rng(seed)
+    pick = np.flatnonzero(rng.random(len(metric)) < share)
+    geoms = metric.geometry.to_numpy()[pick]
+    scale = rng.uniform(0.5, 1.5, len(pick))
+    shift = rng.uniform(-shift_m, shift_m, (len(pick), 2))
+    centre = shapely.get_coordinates(shapely.centroid(geoms))
+    twins = [shapely.affinity.translate(shapely.affinity.scale(g, s, s), *d) for g, s, d in zip(geoms, scale, shift,
+                                                                                                  strict=True)]
+    col = np.searchsorted(district.xs, centre[:, 0]) - 1
+    row = np.searchsorted(district.ys, centre[:, 1]) - 1
+    blocks = [shapely.box(district.xs[c] + 1, district.ys[r] + 1, district.xs[c + 1] - 1, district.ys[r + 1] - 1)
+              for c, r in zip(col, row, strict=True)]
+    keep = np.array([shapely.within(t, b) for t, b in zip(twins, blocks, strict=True)], dtype=bool)
+    extra = gpd.GeoDataFrame({
+        "building_id": [f"T{i:05d}" for i in range(int(keep.sum()))],
+        "households": rng.integers(0, 20, int(keep.sum())).astype(np.int64),
+        "population": rng.integers(0, 50, int(keep.sum())).astype(np.int64),
+    }, geometry=np.asarray(twins, dtype=object)[keep], crs=district.metric_crs)
+    buildings = gpd.GeoDataFrame(pd.concat([metric, extra], ignore_index=True), crs=district.metric_crs)
+    return District(district.communities, buildings.to_crs(district.buildings.crs), district.streets, district.xs,
+                    district.ys, district.metric_crs)

@@ -130,18 +130,20 @@ def test_pipeline_writes_the_batches_that_succeed(sample, sample_result, tmp_pat
     monkeypatch.setattr(module, "partition_batch", broken)
     result = quiet(pipeline.run_pipeline, load_config(config))
     assert any("batch 'B'" in p and "disk full" in p for p in result.problems)
-    failed = pd.read_csv(tmp_path / "out" / "failed_batches.csv")
+    out = tmp_path / "out.failed"  # a run with problems is published beside the plan folder, never over it
+    assert not (tmp_path / "out").exists()
+    failed = pd.read_csv(out / "failed_batches.csv")
     assert failed["batch_id"].tolist() == ["B"]
     assert failed["status"].tolist() == ["failed"]
     grids = result.results["grids"]
     assert set(grids["community_id"]) == {"C01", "C03", "C05"}
-    assignment = pd.read_csv(tmp_path / "out" / "assignment.csv")
+    assignment = pd.read_csv(out / "assignment.csv")
     before = sample_result.assignment
     assert set(assignment.loc[assignment["status"] == "batch_failed", "building_id"]) == set(
         before.loc[before["community_id"].isin(["C02", "C04"]), "building_id"])
     assert assignment.loc[assignment["status"] == "batch_failed", "grid_id"].isna().all()
-    assert (tmp_path / "out" / "wardens_assignment.csv").exists()
-    assert (tmp_path / "out" / "gis" / "gpkg").exists()
+    assert (out / "wardens_assignment.csv").exists()
+    assert (out / "gis" / "gpkg").exists()
 
 
 @pytest.mark.slow

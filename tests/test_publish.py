@@ -143,7 +143,7 @@ def test_killed_partition_is_rolled_back(inputs, plan_a, point):
     killed = _gridkit(_partition_args(inputs, out, 150, report=False), GRIDKIT_FAULT=f"kill:{point}")
     assert killed.returncode == -9, killed.stderr
     problems = check_manifest(out / "grids.plan.json")
-    assert any(severity == "error" and "interrupted" in message for severity, message in problems)
+    assert ("error", "interrupted", str(out / "grids.plan.json")) in problems
     check = invoke("validate", out / "grids.geojson", "--communities", inputs["communities"], "--buildings",
                    inputs["buildings"], "--assignment", out / "assignment.csv", "--lang", "en")
     assert check.exit_code == 1
@@ -251,3 +251,27 @@ def test_publish_folder_failure_leaves_nothing(tmp_path):
     assert (folder / "a.txt").read_text(encoding="utf-8") == "one"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert pd.Series(sorted(p.name for p in folder.iterdir())).tolist() == ["a.txt", "plan.json"]
+
+
+def test_a_plan_failing_its_invariants_does_not_replace_the_good_one(config, inputs, tmp_path):
+    """Overlapping communities (here: the community given twice) give a plan with overlapping grids:
+    gridkit run exits 1 and writes it beside the good plan, which stays as it was."""
+    folder = config.parent / "out"
+    run_pipeline(load_config(config))
+    before = _tree(folder)
+    import geopandas as gpd  # noqa: PLC0415
+
+    communities = gpd.read_file(inputs["communities"])
+    twice = pd.concat([communities, communities.assign(community_id="C02", code="510107003002")], ignore_index=True)
+    doubled = tmp_path / "doubled.geojson"
+    pyogrio.write_dataframe(gpd.GeoDataFrame(twice, crs=communities.crs), doubled, driver="GeoJSON")
+    config.write_text(config.read_text(encoding="utf-8").replace(inputs["communities"].as_posix(), doubled.as_posix()),
+                      encoding="utf-8")
+    result = CliEnv().invoke("run", str(config), "--lang", "en")
+    if result.exit_code == 3:  # overlapping communities refused as bad input: nothing was published either
+        assert "overlap" in result.output
+    else:
+        assert result.exit_code == 1, result.output
+        assert "different communities overlap" in result.output
+        assert (config.parent / "out.failed" / "plan.json").exists()
+    assert _tree(folder) == before

@@ -1,4 +1,4 @@
-"""Patrol routes (gridkit.routes): exact Chinese Postman, rural postman, k wardens, door-to-door tours."""
+"""Patrol routes (gridkit.routing): exact Chinese Postman, rural postman, k wardens, door-to-door tours."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from gridkit.cli import app
 from gridkit.errors import GridkitWarning, InputDataError
 from gridkit.network import read_osm, street_graph
-from gridkit.routes import (
+from gridkit.routing import (
     Network,
     access_points,
     building_tour,

@@ -118,7 +118,7 @@ def test_generic_engine_reproduces_the_classic_solvers_on_the_sample(sample, sam
 
 
 def test_assign_wardens_hands_programme_rules_to_the_engine(sample, sample_result):
-    plan, _messages = quiet(assign_wardens, sample_result.grids, [sample_dir() / "wardens.csv",
+    plan, _ = quiet(assign_wardens, sample_result.grids, [sample_dir() / "wardens.csv",
                                                                   sample_dir() / "staff.csv"], rule="siming_tiers")
     assert plan.method.startswith("rule milp")
     team = plan.team

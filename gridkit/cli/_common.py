@@ -64,8 +64,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         lang = kwargs.get("lang") or "zh"
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.Exit, click.exceptions.Abort,
+                click.ClickException):
+            raise  # exit codes and usage errors (2) that typer (its own click) already maps
         except GridkitError as exc:
             raise _fail_input(exc, lang) from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -14,7 +14,7 @@ from gridkit.cli._common import DEFAULT_LANG, Lang, _fail_input, app, console, p
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.network import graph_from_osm, street_graph
 from gridkit.roles import is_grid_warden, normalise_roles
-from gridkit.routes import patrol_routes, routes_for_export
+from gridkit.routing import patrol_routes, routes_for_export
 
 ROUTE_MESSAGES = {
     "zh": {"usage": "请只给出 --streets 或 --osm 之一", "wrote": "已写出巡查路线", "routes": "条",
@@ -48,6 +48,8 @@ def routes_command(
              "nearest street) / 模式")] = "streets",
     buildings: Annotated[Path | None, typer.Option(help="Buildings for --mode buildings / 建筑")] = None,
     snap_m: Annotated[float, typer.Option(help="Snap street ends closer than this, metres / 端点吸附容差")] = 0.5,
+    time_budget: Annotated[float, typer.Option(
+        help="Seconds per grid for bounds and improvement; the route is always written / 每网格计算时限（秒）")] = 2.0,
     lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Shortest closed patrol route per grid along every street (Chinese Postman) / 巡查路线.
@@ -77,7 +79,8 @@ def routes_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GridkitWarning)
             routes = patrol_routes(grid_layer, graph, stations=station_layer, include_boundary=include_boundary,
-                                   speed_kmh=speed_kmh, mode=mode, buildings=building_layer)
+                                   speed_kmh=speed_kmh, mode=mode, buildings=building_layer,
+                                   time_budget_s=time_budget)
         for item in caught:
             print_note(item.message, lang)
         layer = routes_for_export(routes)

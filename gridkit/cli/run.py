@@ -134,7 +134,9 @@ def _run_and_report(cfg: Config, lang: str, *, workers: int | None = None, sched
     for row in result.summary.itertuples(index=False):
         table.add_row(_m(lang, row.stage), _item(lang, str(row.item)), str(row.value))
     Console(width=120).print(table)
-    console.print(f"{_m(lang, 'wrote')} {len(result.outputs)} {_m(lang, 'files')} → {cfg['outputs']['folder']}")
+    folder = Path(cfg["outputs"]["folder"])
+    where = folder.with_name(f"{folder.name}.failed") if result.problems else folder
+    console.print(f"{_m(lang, 'wrote')} {len(result.outputs)} {_m(lang, 'files')} → {where}")
     if result.problems:
         console.print(f"[bold red]{_m(lang, 'failed')}:[/] " + "; ".join(result.problems))
         raise typer.Exit(EXIT_INVARIANT)

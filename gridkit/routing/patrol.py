@@ -470,7 +470,7 @@ def _row(net: StreetNetwork, job: _GridJob, walk: list[tuple[int, bool]], route_
     bound = tour.lower_bound_m
     note = list(job.note)
     if np.isfinite(snap) and snap > FAR_STATION_M:
-        note.append(f"station of warden {warden} is {snap:,.0f} m from the nearest street of the network")
+        note.append(f"station of warden {warden} is {snap:,.0f} m from the nearest street node of the network")
     return {
         "grid_id": job.grid_id, "warden_id": warden, "route_no": route_no, "mode": mode,
         "method": tour.method, "exact": bool(tour.exact and len(walk) > 0), "length_m": length,

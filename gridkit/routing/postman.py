@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -58,18 +57,48 @@ class Tour:
 
 
 def euler_circuit(net: StreetNetwork, steps: np.ndarray | list[int], depot: int) -> list[tuple[int, bool]]:
-    """Euler circuit from ``depot`` over the multiset of edge indices ``steps`` (all degrees even, connected)."""
-    steps = [int(e) for e in steps]
-    if not steps:
+    """Euler circuit from ``depot`` over the multiset of edge indices ``steps`` (all degrees even, connected).
+
+    Hierholzer's algorithm on adjacency lists (linear in the number of steps).
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    m = len(steps)
+    if m == 0:
         return []
-    h = nx.MultiGraph()
-    for i, e in enumerate(steps):
-        h.add_edge(int(net.eu[e]), int(net.ev[e]), key=i)
-    walk = []
-    for a, _b, k in nx.eulerian_circuit(h, source=depot, keys=True):
-        e = steps[k]
-        walk.append((e, bool(net.eu[e] == a)))
-    return walk
+    ends = np.concatenate([net.eu[steps], net.ev[steps]])
+    order = np.argsort(ends, kind="stable")  # incidences grouped by node
+    nodes, first = np.unique(ends[order], return_index=True)
+    start = dict(zip(nodes.tolist(), first.tolist(), strict=True))
+    stop = dict(zip(nodes.tolist(), np.append(first[1:], len(order)).tolist(), strict=True))
+    inc = order.tolist()  # incidence j < m: step j seen from its eu end, else from its ev end
+    other = np.concatenate([net.ev[steps], net.eu[steps]]).tolist()
+    cursor = dict(start)
+    used = [False] * m
+    stack: list[tuple[int, int]] = [(int(depot), -1)]  # (node, incidence used to arrive)
+    circuit: list[int] = []
+    while stack:
+        node, via = stack[-1]
+        pos = cursor[node]
+        end = stop[node]
+        while pos < end and used[inc[pos] % m]:
+            pos += 1
+        cursor[node] = pos
+        if pos == end:
+            stack.pop()
+            if via >= 0:
+                circuit.append(via)
+            continue
+        j = inc[pos]
+        used[j % m] = True
+        stack.append((other[j], j))
+    circuit.reverse()
+    if len(circuit) != m:
+        raise ValueError("the steps do not form one connected closed walk through the depot")
+    out = []
+    for j in circuit:
+        e = int(steps[j % m])
+        out.append((e, j < m))  # arrived over step j from its eu end: walked eu -> ev
+    return out
 
 
 def _connected_with(net: StreetNetwork, steps: np.ndarray, depot: int) -> bool:

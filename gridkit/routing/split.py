@@ -344,6 +344,59 @@ def _relocate(state: _Routes, costs: list[float]) -> tuple[int, int] | None:
     return None
 
 
+def _prefix(state: _Routes, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Costs of the heads and tails of route r at every cut c = 0..m.
+
+    The head runs from the depot through the first c edges (ending at ``last[c]``), the tail from
+    ``first[c]`` through the rest back to the depot.
+    """
+    seq = state.seqs[r]
+    home = state.depot[r]
+    if not seq:
+        return np.zeros(1), np.zeros(1), np.array([home]), np.array([home])
+    idx = np.array([i for i, _ in seq])
+    d = np.array([j for _, j in seq])
+    a, b = state.start[idx, d], state.end[idx, d]
+    hop = state.dist[b[:-1], a[1:]]
+    head = np.concatenate([[0.0], np.cumsum(state.length[idx] + np.concatenate([[state.dist[home, a[0]]], hop]))])
+    out = state.length[idx] + np.concatenate([hop, [state.dist[b[-1], home]]])
+    tail = np.concatenate([np.cumsum(out[::-1])[::-1], [0.0]])
+    return head, tail, np.concatenate([[home], b]), np.concatenate([a, [home]])
+
+
+def _swap_tails(state: _Routes, costs: list[float]) -> tuple[int, int] | None:
+    """Best exchange of route ends between the longest route and another from the same depot (2-opt*).
+
+    Route r = A1 A2 and t = B1 B2 become A1 B2 and B1 A2.
+    """
+    k = len(state.seqs)
+    r = int(np.argmax(costs))
+    total, longest = sum(costs), max(costs)
+    head_r, tail_r, last_r, first_r = _prefix(state, r)
+    best = None
+    for t in range(k):
+        if t == r or state.depot[t] != state.depot[r]:
+            continue
+        head_t, tail_t, last_t, first_t = _prefix(state, t)
+        new_r = head_r[:, None] + state.dist[last_r[:, None], first_t[None, :]] + tail_t[None, :]
+        new_t = head_t[None, :] + state.dist[last_t[None, :], first_r[:, None]] + tail_r[:, None]
+        others = max([costs[x] for x in range(k) if x not in (r, t)], default=0.0)
+        new_max = np.maximum(np.maximum(new_r, new_t), others)
+        new_sum = total - costs[r] - costs[t] + new_r + new_t
+        flat = np.lexsort((new_sum.ravel(), new_max.ravel()))[0]
+        p, q = divmod(int(flat), new_r.shape[1])
+        cand = (float(new_max[p, q]), float(new_sum[p, q]))
+        if (cand[0] < longest - 1e-9 or (cand[0] <= longest + 1e-9 and cand[1] < total - 1e-9)) and (
+                best is None or cand < best[0]):
+            best = (cand, t, p, q)
+    if best is None:
+        return None
+    _, t, p, q = best
+    seq_r, seq_t = state.seqs[r], state.seqs[t]
+    state.seqs[r], state.seqs[t] = seq_r[:p] + seq_t[q:], seq_t[:q] + seq_r[p:]
+    return r, t
+
+
 def _local_search(state: _Routes, deadline: Deadline | None) -> list[float]:
     """2-opt and exact directions on every changed route, then edge moves between routes, until none helps."""
     changed = set(range(len(state.seqs)))
@@ -354,7 +407,7 @@ def _local_search(state: _Routes, deadline: Deadline | None) -> list[float]:
                 pass
             state.orient(r)
             costs[r] = state.cost(r)
-        moved = _relocate(state, costs)
+        moved = _relocate(state, costs) or _swap_tails(state, costs)
         if moved is None:
             break
         changed = set(moved)
@@ -362,14 +415,25 @@ def _local_search(state: _Routes, deadline: Deadline | None) -> list[float]:
 
 
 def _perturb(state: _Routes, rng: np.random.Generator, share: float) -> None:
-    """Ruin and recreate: take a share of the edges out, put each back where the longest route grows least."""
+    """Ruin and recreate: take edges out, put each back where the longest route grows least.
+
+    Half the time the edges taken are a random share, half the time the share nearest to a random
+    edge (a neighbourhood of the streets); they go back farthest from the depots first.
+    """
     pool = [(r, p) for r, seq in enumerate(state.seqs) for p in range(len(seq))]
-    n_out = max(1, int(share * len(pool)))
-    out = {pool[j] for j in rng.choice(len(pool), size=min(n_out, len(pool)), replace=False)}
+    n_out = min(len(pool), max(1, int(share * len(pool))))
+    if rng.random() < 0.5:
+        out = {pool[j] for j in rng.choice(len(pool), size=n_out, replace=False)}
+    else:
+        r0, p0 = pool[int(rng.integers(len(pool)))]
+        seed = state.seqs[r0][p0][0]
+        near = np.array([state.dist[state.start[seed, 0], state.start[state.seqs[r][p][0]]].min() for r, p in pool])
+        out = {pool[j] for j in np.argsort(near, kind="stable")[:n_out]}
     taken = [state.seqs[r][p][0] for r, p in out]
     state.seqs = [[s for p, s in enumerate(seq) if (r, p) not in out] for r, seq in enumerate(state.seqs)]
     costs = [state.cost(r) for r in range(len(state.seqs))]
-    for i in rng.permutation(taken):
+    far = np.array([state.dist[state.depot][:, state.start[i]].min() for i in taken])
+    for i in np.array(taken)[np.argsort(-far, kind="stable")]:
         options = []
         for t in range(len(state.seqs)):
             add, q, d = state.best_insert(t, int(i))
