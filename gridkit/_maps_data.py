@@ -167,8 +167,7 @@ def _rounded(frame: pd.DataFrame, column: str) -> list[list[Any]]:
     values = frame.to_numpy(dtype=float)
     digits = DIGITS.get(column, 1)
     integral = column in {"count", "closed", "on_time", "open", "overdue_open"} or column.startswith("count_")
-    # Python's round (correctly rounded decimal), as the tables and tooltips elsewhere: numpy's x*10**d
-    # rounding differs on ties such as 0.8625
+    # Python's round (correctly rounded, as the tooltips of the whole span), not numpy's scaled rounding
     return [[None if not np.isfinite(v) else int(v) if integral else round(float(v), digits) for v in row]
             for row in values]
 

@@ -54,6 +54,7 @@ RouteMode = Literal["streets", "buildings"]
 CHOICES: dict[str, tuple[str, ...]] = {
     "outside": get_args(Outside), "overlapping": get_args(Overlapping), "by": get_args(Measure),
     "lang": get_args(Lang), "coords": get_args(Coords), "period": get_args(Period), "mode": get_args(RouteMode),
+    "paper": ("A3", "A4"), "tiles_crs": ("wgs84", "gcj02"),  # the meeting report's paper, basemap tiles' CRS
 }
 
 _T = TypeVar("_T")

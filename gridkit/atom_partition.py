@@ -226,7 +226,7 @@ def best_count(atoms: gpd.GeoDataFrame, shared: sp.csr_matrix, weights: np.ndarr
         if balance_key(other, weights, tolerance) < balance_key(best, weights, tolerance):
             best = other
     if chosen != k:
-        best.notes.append(f"{chosen} grids instead of {k} from the target: its buildings balance better "
+        best.notes.append(f"{chosen} grids instead of {k} from the target: the large buildings balance better "
                           f"(proven: best possible max |deviation| {bounds[chosen - n_over].lower:.3f} with "
                           f"{chosen}, {bounds[k - n_over].lower:.3f} with {k})")
     if balance_key(best, weights, tolerance)[0] > 0 and bound is None:

@@ -63,13 +63,15 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any]]] = {
               "visits_per_household": (int, None)},
     "outputs": {"folder": (str, "gridkit-out"), "formats": (list, ["geojson", "gpkg", "csv"]),
                 "crs": (str, "EPSG:4326"), "map": (bool, True), "offline": (bool, True),
-                "excel_csv": (bool, False)},
+                "excel_csv": (bool, False), "report": (bool, True), "paper": (str, "A3"), "tiles": (str, None),
+                "tiles_crs": (str, "wgs84")},
 }
 _REQUIRED_INPUTS = ("communities", "buildings")
 #: (section, key) → the option whose choices (:data:`gridkit._validate.CHOICES`, the one list) it takes
 _OPTIONS = {("partition", "by"): "by", ("partition", "outside"): "outside",
             ("partition", "overlapping"): "overlapping", ("district", "lang"): "lang",
-            ("incidents", "coords"): "coords", ("incidents", "period"): "period"}
+            ("incidents", "coords"): "coords", ("incidents", "period"): "period",
+            ("outputs", "paper"): "paper", ("outputs", "tiles_crs"): "tiles_crs"}
 
 
 @dataclass
@@ -289,5 +291,9 @@ formats = ["gpkg", "shp", "csv"]   # and/or "geojson" (EPSG:4326 and gcj02 only)
 crs = "cgcs2000-gk3"      # EPSG:4326, EPSG:4490 (CGCS2000), cgcs2000-gk3 (zone from the data), gcj02
 map = true
 offline = true            # the map page needs no network
-excel_csv = false         # true: GIS CSVs start with a byte-order mark so Excel shows Chinese
+excel_csv = false         # true: every CSV starts with a byte-order mark so Excel shows Chinese
+report = true             # report.pdf for the street-office meeting (needs a CJK font: fonts-noto-cjk)
+paper = "A3"              # A3 or A4, landscape
+# tiles = "http://intranet/tiles/{z}/{x}/{y}.png"   # optional basemap (an intranet 天地图); none by default
+# tiles_crs = "gcj02"     # when those tiles are in GCJ-02
 """

@@ -46,6 +46,10 @@ register(r"(\d+) indivisible building\(s\) or block\(s\) heavier than the upper 
          r"own", "{1} 栋(处)不可再分的建筑或街区超过网格上限, 各自单独成格")
 register(r"(\d+) grids instead of (\d+) from the target: the large buildings balance better",
          "划为 {1} 个网格 (按目标应为 {2} 个): 建筑较大, 这样更均衡")
+register(r"(\d+) grids instead of (\d+) from the target: the large buildings balance better \(proven: best "
+         r"possible max \|deviation\| ([\d.]+) with (\d+), ([\d.]+) with (\d+)\)",
+         "划为 {1} 个网格 (按目标应为 {2} 个): 建筑较大, 这样更均衡 "
+         "(已证明: {4} 个网格时最大偏差至少 {3}, {6} 个时至少 {5})")
 register(r"±(\d+)% not reached for (\d+) of (\d+) grids", "{3} 个网格中有 {2} 个未达到 ±{1}% 的容差")
 register(r"best max \|deviation\| found ([\d.]+) \(buildings are large against the target: the largest block or "
          r"building cell that is not oversize holds ([\d.]+) of a grid's target\)",
@@ -58,6 +62,9 @@ register(r"(\d+) buildings lie outside every community and were left out of the 
 register(r"grids have no households column: tiers by incident count instead of per 100 households",
          "网格没有户数列: 按事件数而不是每百户事件数分级")
 register(r"community '([^']+)'", "社区 '{1}'")
+register(r"(\d+) of (\d+) incidents have no location or lie outside every grid",
+         "{2} 起事件中有 {1} 起没有位置或不在任何网格内")
+register(r"they are not counted in the workload", "未计入工作量")
 # input validation (gridkit._validate, gridkit.io): the reasons; the location is composed by error_for
 register(r"value (.+) is not a non-negative integer", "值 {1} 不是非负整数")
 register(r"missing id", "缺少编号")

@@ -29,6 +29,7 @@ import pandas as pd
 from folium.plugins import HeatMap
 
 from gridkit import _validate
+from gridkit._maps_city import save_office_maps
 from gridkit._maps_context import community_names, grid_label_texts
 from gridkit._maps_data import (
     bounds,
@@ -64,7 +65,7 @@ from gridkit.crs import WGS84
 from gridkit.errors import GridkitError
 
 __all__ = ["CHANGE_COLOURS", "DEFAULT_SHOW", "LABELS", "TIER_COLOURS", "grids_map", "map", "offline_html",
-           "save_map"]
+           "save_map", "save_office_maps", "tier_legend"]
 
 GRID_FIELDS = ("grid_id", "community_name", "warden_name", "community_id", "period", "count", "tier",
                "per_100_households", "households",
@@ -82,6 +83,11 @@ _WORDS = ("tier", "change", "role")
 
 def _labels(lang: str) -> dict[str, str]:
     return labels_for(lang)
+
+
+def tier_legend(sla: Any = None, lang: str = "zh") -> list[str]:
+    """Legend names of the tiers green, orange, red, none that say the rule (relative or fixed)."""
+    return tier_rule(load_tiers(sla), _labels(lang))[0]
 
 
 def load_tiers(sla: Any) -> dict[str, Any]:

@@ -76,6 +76,13 @@ class _Run:
         return self.staging / name
 
 
+def _csv(run: _Run, table: pd.DataFrame, name: str) -> None:
+    """Every CSV of a run through one writer (gridkit.tables): ids as text, .csvt, the Excel BOM option."""
+    from gridkit.tables import write_table  # noqa: PLC0415
+
+    write_table(table, run.out(name), excel=run.config["outputs"]["excel_csv"])
+
+
 def _communities(config: Config) -> gpd.GeoDataFrame:
     communities = io.read_layer(config.input_path("communities"), label="communities",
                                 encoding=config["inputs"]["encoding"])
@@ -141,9 +148,9 @@ def _stage_partition(run: _Run, progress: Progress | None) -> None:
         run.report("partition", "churn", f"{summary['churn']:.1%}")
         run.report("partition", "grid changes", ", ".join(f"{k[2:]} {v}" for k, v in summary.items()
                                                           if k.startswith("n_") and v))
-    io.write_csv(result.assignment, run.out("assignment.csv"))
-    io.write_csv(result.report, run.out("report.csv"))
-    io.write_csv(metrics, run.out("metrics.csv"))
+    _csv(run, result.assignment, "assignment.csv")
+    _csv(run, result.report, "report.csv")
+    _csv(run, metrics, "metrics.csv")
 
 
 def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, streets: Any,
@@ -164,14 +171,14 @@ def _partition(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
     except BatchError as exc:
         result = exc.partial
         run.problems.extend(str(f) for f in exc.failures)
-        io.write_csv(result.batches[result.batches["status"] != "ok"], run.out("failed_batches.csv"))
+        _csv(run, result.batches[result.batches["status"] != "ok"], "failed_batches.csv")
         id_col = run.config.columns.get("community_id", "community_id")
         every = set(communities[id_col].astype(str))  # each community gets a grid at least: the rest failed
         run.results["failed_communities"] = sorted(every - set(result.grids["community_id"].astype(str)))
     run.results["batches"] = result.batches
     if len(result.batches) > 1:
         run.report("partition", "batches", len(result.batches))
-        io.write_csv(result.batches, run.out("batches.csv"))
+        _csv(run, result.batches, "batches.csv")
     return result
 
 
@@ -195,8 +202,8 @@ def _regenerate(run: _Run, communities: gpd.GeoDataFrame, buildings: gpd.GeoData
                         streets, target=part["target"], tolerance=part["tolerance"], by=part["by"],
                         seed=part["seed"], register=register, columns=cfg.columns, outside=part["outside"])
     run.results["changes"] = result
-    io.write_csv(result.report, run.out("changes.csv"))
-    io.write_csv(result.register, run.out("grids.register.csv"))
+    _csv(run, result.report, "changes.csv")
+    _csv(run, result.register, "grids.register.csv")
     return result
 
 
@@ -232,10 +239,10 @@ def _stage_wardens(run: _Run, _progress: Progress | None) -> None:
     run.report("wardens", "exact optimum", bool(plan.optimal))
     if cfg["staffing"]["strict"] and len(plan.unstaffed):
         run.problems.append(f"{len(plan.unstaffed)} grids have no warden (strict staffing)")
-    io.write_csv(plan.assignment, run.out("wardens_assignment.csv"))
-    io.write_csv(plan.per_warden, run.out("per_warden.csv"))
+    _csv(run, plan.assignment, "wardens_assignment.csv")
+    _csv(run, plan.per_warden, "per_warden.csv")
     if len(plan.shortage):
-        io.write_csv(plan.shortage, run.out("staff_shortage.csv"))
+        _csv(run, plan.shortage, "staff_shortage.csv")
 
 
 def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
@@ -252,7 +259,7 @@ def _stage_coverage(run: _Run, _progress: Progress | None) -> None:
     run.report("coverage", "households within reach of own warden", f"{summary['share_households']:.1%}")
     run.report("coverage", "households within reach of any warden", f"{summary['share_households_any']:.1%}")
     run.report("coverage", "buildings not covered", int(summary["uncovered"]))
-    io.write_csv(result.buildings, run.out("coverage.csv"))
+    _csv(run, result.buildings, "coverage.csv")
 
 
 def _stage_routes(run: _Run, _progress: Progress | None) -> None:
@@ -302,8 +309,8 @@ def _stage_incidents(run: _Run, _progress: Progress | None) -> None:
     for tier, n in stats["tier"].value_counts().items():
         run.report("incidents", f"{tier} grids", int(n))
     run.report("incidents", "hot spots (FDR)", int(((spots["gi_bin"] > 0) & spots["significant"]).sum()))
-    io.write_csv(stats, run.out("grid_stats.csv"))
-    io.write_csv(prepared.quality, run.out("incident_quality.csv"))
+    _csv(run, stats, "grid_stats.csv")
+    _csv(run, prepared.quality, "incident_quality.csv")
 
 
 # (name, function, inputs it needs); each runs when its inputs are configured
@@ -336,11 +343,48 @@ def _stage_map(run: _Run) -> None:
     plan = run.results.get("warden_plan")
     wardens = plan.assignment if plan is not None else None
     incidents = run.results.get("incidents")
-    fmap = district_map(grids=grids, incidents=incidents.incidents if incidents is not None else None,
-                        hotspots=run.results.get("hotspots"), routes=run.results.get("routes"), wardens=wardens,
-                        lang=run.config["district"]["lang"], offline=out["offline"],
+    fmap = district_map(grids=grids, incidents=incidents, hotspots=run.results.get("hotspots"),
+                        routes=run.results.get("routes"), wardens=wardens, communities=run.results["communities"],
+                        buildings=run.results.get("buildings"), streets=run.results.get("streets"),
+                        lang=run.config["district"]["lang"], offline=out["offline"], tiles=out["tiles"],
+                        tiles_crs=out["tiles_crs"], paper="A3" if out["paper"] == "A3" else "A4",
                         title=run.config["district"]["name"], sla=run.results.get("sla"))
     save_map(fmap, run.out("map.html"), offline=out["offline"])
+
+
+def _stage_report(run: _Run) -> None:
+    """The per-warden workload table and the meeting report (report.pdf; skipped without a CJK font)."""
+    from gridkit.errors import GridkitError  # noqa: PLC0415
+    from gridkit.workload import warden_workload  # noqa: PLC0415
+
+    plan = run.results.get("warden_plan")
+    if plan is not None:
+        run.results["workload"] = warden_workload(plan, run.results["grids"], routes=run.results.get("routes"),
+                                                  incidents=run.results.get("incidents"),
+                                                  streets=run.results.get("streets"))
+        _csv(run, run.results["workload"], "warden_workload.csv")
+        run.report("wardens", "overloaded wardens", int(run.results["workload"]["overloaded"].sum()))
+    out = run.config["outputs"]
+    if not out["report"]:
+        return
+    from gridkit.report import meeting_report  # noqa: PLC0415
+
+    coverage = run.results.get("coverage")
+    try:
+        meeting_report(run.out("report.pdf"), run.results["grids"], communities=run.results["communities"],
+                       buildings=run.results.get("buildings"), streets=run.results.get("streets"),
+                       partition_report=run.results["report"], assignment=run.results["assignment"],
+                       staffing=plan.assignment if plan is not None else None, workload=run.results.get("workload"),
+                       stats=run.results.get("grid_stats"), coverage=coverage.buildings if coverage else None,
+                       title=run.config["district"]["name"], paper=out["paper"], lang=run.config["district"]["lang"],
+                       tolerance=run.config["partition"]["tolerance"], sla=run.results.get("sla"),
+                       sources=", ".join(str(run.config.input_path(k).name) for k in
+                                         ("communities", "buildings", "streets", "wardens", "incidents")
+                                         if run.config.input_path(k) is not None))
+    except GridkitError as exc:
+        if "CJK" not in str(exc):
+            raise
+        warnings.warn(f"report.pdf not written: {exc}", GridkitWarning, stacklevel=2)
 
 
 def _stage_exports(run: _Run) -> None:
@@ -348,7 +392,12 @@ def _stage_exports(run: _Run) -> None:
     from gridkit.export import export  # noqa: PLC0415
 
     out = run.config["outputs"]
-    layers: dict[str, Any] = {"grids": run.results["grids"], "communities": run.results["communities"],
+    from gridkit.workload import grids_for_people  # noqa: PLC0415
+
+    # the grids layer carries community name, wardens and tier, so an analyst needs no join
+    people = grids_for_people(run.results["grids"], communities=run.results["communities"],
+                              plan=run.results.get("warden_plan"), stats=run.results.get("grid_stats"))
+    layers: dict[str, Any] = {"grids": people, "communities": run.results["communities"],
                               "assignment": run.results["assignment"]}
     if "warden_plan" in run.results:
         layers["staffing"] = run.results["warden_plan"].assignment
@@ -366,7 +415,10 @@ def _stage_exports(run: _Run) -> None:
 #: in a folder that has no plan.json yet).
 KNOWN_OUTPUTS = ("grids.geojson", "assignment.csv", "report.csv", "metrics.csv", "changes.csv",
                  "grids.register.csv", "wardens_assignment.csv", "per_warden.csv", "staff_shortage.csv",
-                 "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis")
+                 "coverage.csv", "routes.geojson", "grid_stats.csv", "incident_quality.csv", "map.html", "gis",
+                 "report.pdf", "warden_workload.csv", "batches.csv", "failed_batches.csv")
+# every CSV has its .csvt beside it (gridkit.tables)
+KNOWN_OUTPUTS += tuple(name[:-4] + ".csvt" for name in KNOWN_OUTPUTS if name.endswith(".csv"))
 
 
 def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] | None = None,
@@ -412,6 +464,7 @@ def run_pipeline(config: Config, *, progress: Callable[[str], Progress | None] |
                     if callback is not None:
                         callback(name, 1, 1)
             _stage_map(run)
+            _stage_report(run)
             _stage_exports(run)
         written = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     published = failed if run.problems else folder

@@ -108,6 +108,22 @@ PROBE = r"""<script>
         time_slider: document.querySelectorAll(".gridkit-time-slider input[type=range]").length,
         markers: document.querySelectorAll(".leaflet-marker-pane img").length,
         tiles: document.querySelectorAll(".leaflet-tile").length,
+        context_canvases: Array.prototype.filter.call(document.querySelectorAll(
+            ".leaflet-gridkit-buildings-pane canvas, .leaflet-gridkit-streets-pane canvas, "
+            + ".leaflet-gridkit-communities-pane canvas, .leaflet-gridkit-office-pane canvas"),
+            function (c) { return c.width > 0; }).length,
+        context_labels: Array.prototype.filter.call(document.querySelectorAll(".gridkit-ctx-label span"),
+                                                    function (s) { return s.textContent; }).length,
+        label_texts: Array.prototype.map.call(document.querySelectorAll(".gridkit-label span"),
+                                              function (s) { return s.textContent; }).filter(Boolean).slice(0, 400),
+        legend_text: (document.querySelector(".gridkit-legend") || {textContent: null}).textContent,
+        notice: (document.querySelector(".gridkit-notice") || {textContent: null}).textContent,
+        north_arrow: document.querySelectorAll(".gridkit-north svg").length,
+        scale: document.querySelectorAll(".leaflet-control-scale").length,
+        images_drawn: Array.prototype.filter.call(document.images,
+                                                  function (i) { return i.complete && i.naturalWidth > 0; }).length,
+        images: document.images.length,
+        body_text: document.body ? document.body.innerText.slice(0, 20000) : "",
         draw_ms: drawn,
         errors: errors
       };

@@ -18,9 +18,11 @@ QUICKSTART = [
     ("md", """# gridkit quickstart: the sample district
 
 Partition the embedded sample street office (锦官街道, five fictional communities in Chengdu) into balanced,
-street-bounded grids of about 300 households, check them against the rules of practice, and draw them."""),
+street-bounded grids of about 300 households, check them against the rules of practice, and draw them.
+
+Runs from a fresh install of the README's first command (`pip install -e .`) with the embedded sample: no
+extra, no data, no network (the maps are offline pages)."""),
     ("code", """import gridkit
-from gridkit.maps import grids_map
 from gridkit.samples import load_sample
 
 s = load_sample()
@@ -34,7 +36,11 @@ and overlap, contiguity, balance, Polsby-Popper compactness, street alignment)."
     ("code", """gridkit.evaluate(grids, s.communities, s.buildings, assignment, streets=s.streets)"""),
     ("code", """columns = ["grid_id", "community_id", "households", "population", "area_m2", "deviation", "oversize"]
 grids[columns].head(10)"""),
-    ("code", """grids_map(grids, lang="zh")"""),
+    ("md", """The map draws the grids over the district's own streets, building outlines and community boundaries
+(no basemap, no network); grid labels read "锦里 07" (community and number) and the full code is in the
+tooltip. Zoom in for street names."""),
+    ("code", """gridkit.map(grids, communities=s.communities, streets=s.streets, buildings=s.buildings,
+            column="deviation", title="锦官街道")"""),
     ("md", """## Everything at once
 
 `gridkit run gridkit.toml` runs the whole pipeline from a district configuration; the same from Python:"""),
@@ -58,7 +64,9 @@ WARDENS = [
 
 Staff the sample district's grids from its roster (一格一员), check that every household is within a
 ten-minute walk of its warden, site stations exactly, and give each grid its shortest patrol route (an
-exact Chinese Postman tour over the street network)."""),
+exact Chinese Postman tour over the street network).
+
+Runs from a fresh install of the README's first command (`pip install -e .`) with the embedded sample."""),
     ("code", """import warnings
 
 import gridkit
@@ -92,7 +100,14 @@ siting.selected[["warden_id", "community_id"]]"""),
     plan.links.loc[plan.links["role"] != "police", ["warden_id", "grid_id"]], on="warden_id")
 routes = patrol_routes(grids, graph, stations=stations)
 routes[["grid_id", "warden_id", "length_m", "minutes", "street_length_m", "deadhead_ratio"]].describe().round(2)"""),
-    ("code", """district_map(grids=grids, routes=routes, wardens=plan.assignment, lang="en")"""),
+    ("md", """Per-warden workload: households, street km, route minutes and incidents, split by each warden's share of
+a grid, with the overloaded flagged (workload index above 1.25 × the median of their role)."""),
+    ("code", """from gridkit.workload import warden_workload
+
+load = warden_workload(plan, grids, routes=routes, streets=s.streets)
+load.sort_values("workload", ascending=False).head(10)"""),
+    ("code", """district_map(grids=grids, routes=routes, wardens=plan.assignment, communities=s.communities,
+             streets=s.streets, lang="en")"""),
 ]
 
 INCIDENTS = [
@@ -100,7 +115,9 @@ INCIDENTS = [
 
 The sample district's 10,702 incidents of 2025 go through 发现 → 立案 → 派遣 → 处置 → 核查 → 结案. A few
 rows carry planted problems (unknown categories, stages out of order, closed without verification,
-duplicates, points outside every grid); they are listed, never dropped silently."""),
+duplicates, points outside every grid); they are listed, never dropped silently.
+
+Runs from a fresh install of the README's first command (`pip install -e .`) with the embedded sample."""),
     ("code", """import gridkit
 from gridkit.hotspots import hotspots, kde_surface
 from gridkit.incidents import grid_stats, prepare_incidents
@@ -121,7 +138,12 @@ statistic."""),
 spots["gi_bin"].value_counts().sort_index()"""),
     ("code", """surface = kde_surface(prepared.incidents)
 district_map(grids=grids.merge(stats.drop(columns=["households"]), on="grid_id"), incidents=prepared,
-             hotspots=spots, kde=surface, lang="zh", time_slider="month")"""),
+             hotspots=spots, kde=surface, communities=s.communities, streets=s.streets, buildings=s.buildings,
+             lang="zh", time_slider="month")"""),
+    ("md", """The legend says how the tiers are set: by default relative (the top 10 % of grids are red, so every
+period has red grids); fixed thresholds from the configuration (`[tiers] orange = 30, red = 60`) say so.
+The meeting report (`gridkit.report.meeting_report`, `gridkit report`) prints the same as a PDF; it needs
+a Chinese font on the machine (Debian `fonts-noto-cjk`)."""),
 ]
 
 MOABIT = [
@@ -133,8 +155,10 @@ only), about 45,800 in all, so ~153 grids of 300 households. We partition the di
 hand the *same atoms* to METIS (pymetis, contiguous k-way), the usual general-purpose tool, and compare
 balance, compactness and how much of each grid border runs along a street.
 
-The data sits beside the repository in `../shared/data` (set `GRIDKIT_SHARED_DATA` to move it); the
-loaders are the ones the benchmark uses (`scripts/realdata.py`)."""),
+**Needs more than the first install command:** the bench extra for METIS
+(`pip install -e ".[bench]"`, which brings `pymetis`), the repository's `scripts/` folder (the peers and the
+real-data loaders, found from the notebook's folder upwards) and the real data beside the repository in
+`../shared/data` (set `GRIDKIT_SHARED_DATA` to move it)."""),
     ("code", """import sys
 from pathlib import Path
 
@@ -146,7 +170,15 @@ from gridkit.blocks import atom_adjacency
 from gridkit.maps import grids_map
 from gridkit.metrics import deviations, polsby_popper, street_alignment
 
-sys.path.insert(0, str(Path.cwd().parent / "scripts"))
+scripts = next((p / "scripts" for p in [Path.cwd(), *Path.cwd().parents] if (p / "scripts" / "peers.py").exists()),
+               None)
+if scripts is None:
+    raise RuntimeError("run this notebook from the gridkit repository (it needs scripts/peers.py)")
+try:
+    import pymetis  # noqa: F401
+except ImportError as exc:
+    raise RuntimeError('this notebook needs the bench extra: pip install -e ".[bench]"') from exc
+sys.path.insert(0, str(scripts))
 from peers import metis_contig  # noqa: E402
 from realdata import load_moabit  # noqa: E402
 

@@ -1,6 +1,8 @@
 """The offline map page in headless Chromium with the network off (slow: starts a browser).
 
-The page must draw the grid polygons, the heat canvas (with pixels on it), the layer control, the
+Three page kinds: the grid map over the district's own streets, buildings and boundaries; the
+incident map; the report preview. The incident page must draw the grid polygons, the heat canvas
+(with pixels on it), the layer control, the
 legend, the title, the grid codes and the time slider, load nothing from the network and log no
 error; moving the slider to the first month must recolour the grids by that month's tiers (as
 ``grid_stats(period="month")`` computes them) and moving it back must restore the year's. The
@@ -54,7 +56,7 @@ def test_offline_page_draws_in_headless_chromium(layers, sample, tmp_path, lang)
         assert report["heat_painted_samples"] > 1000  # the heat canvas is not blank
         assert 0 < report["slider_painted_samples"] < report["heat_painted_samples"]  # one month, less heat
     assert report["layer_control"] == 1
-    assert report["layer_entries"] == 5  # grids, kde, hot spots, heat, wardens
+    assert report["layer_entries"] == 7  # community boundaries, office boundary, grids, kde, hot spots, heat, wardens
     assert report["legend"] == 1
     assert report["time_slider"] == 1
     assert report["tiles"] == 0
@@ -113,3 +115,57 @@ def test_a_remote_script_would_be_caught(tmp_path):
                     "</script></head><body><script>L.map</script></body></html>", encoding="utf-8")
     report = browser.probe_page(page)
     assert any("leaflet" in e or "L is not defined" in e for e in report["errors"])
+
+
+# --- the grid map over the district's own data, a map-level warning, the report preview ----------
+
+
+def test_grid_map_draws_context_layers_labels_and_legend(sample, sample_result, tmp_path):
+    grids = sample_result.grids
+    fmap = gridkit_map(grids, communities=sample.communities, buildings=sample.buildings, streets=sample.streets,
+                       title="锦官街道")
+    page = save_map(fmap, tmp_path / "grid_map.html")
+    report = browser.probe_page(page, screenshot=ARTIFACTS / "grid_map_context.png", size=(1400, 1000))
+    assert report["errors"] == []
+    assert report["paths"] == len(grids)  # grid polygons (context layers are canvases and take no mouse)
+    assert report["context_canvases"] == 4  # buildings, streets, community and office boundaries
+    assert report["context_labels"] == len(sample.communities)  # community names; street names wait for zoom 16
+    labels = " ".join(report["label_texts"])
+    assert "锦里 " in labels or "锦里" in labels  # grid labels read as community + number, not bare codes
+    assert not any(t.isdigit() and len(t) > 4 for t in report["label_texts"])
+    assert "等级" not in (report["legend_text"] or "")  # no tiers on a map without incidents
+    assert "建筑轮廓" in report["legend_text"]
+    assert report["layer_entries"] == 6  # buildings, streets, street names, communities, office, grids
+    assert report["north_arrow"] == 1
+    assert report["scale"] == 1
+    assert report["tiles"] == 0
+    assert report["notice"] is None
+
+
+def test_swapped_coordinates_show_a_warning_on_the_page(layers, tmp_path):
+    grids, prepared = layers
+    points = prepared.incidents[["reported_at", "geometry"]].copy()
+    import geopandas as gpd  # noqa: PLC0415
+
+    swapped = points.set_geometry(gpd.points_from_xy(points.geometry.y, points.geometry.x), crs=4326)
+    plain = grids.drop(columns=[c for c in grids.columns if c in {"tier", "count", "per_100_households"}])
+    page = save_map(gridkit_map(plain, swapped, heat=False), tmp_path / "swapped.html")
+    report = browser.probe_page(page, screenshot=ARTIFACTS / "incidents_map_swapped.png")
+    assert report["errors"] == []
+    assert "落在网格之外" in report["notice"]
+
+
+def test_report_preview_page_draws_every_page(sample, sample_result, tmp_path):
+    from gridkit.report import meeting_report  # noqa: PLC0415
+
+    grids = sample_result.grids
+    preview = tmp_path / "report.html"
+    meeting_report(tmp_path / "report.pdf", grids, communities=sample.communities, buildings=sample.buildings,
+                   streets=sample.streets, partition_report=sample_result.report, title="锦官街道", paper="A4",
+                   preview=preview)
+    report = browser.probe_page(preview, screenshot=ARTIFACTS / "report_preview.png", size=(1200, 1600))
+    assert report["errors"] == []
+    assert report["images"] >= 2 + len(sample.communities)
+    assert report["images_drawn"] == report["images"]  # every page image decoded
+    for name in sample.communities["name"]:
+        assert name in report["body_text"]

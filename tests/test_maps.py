@@ -507,3 +507,26 @@ def test_gridkit_map_is_the_maps_function_loaded_on_use():
     assert from_import is district_map
     with pytest.raises(AttributeError):
         _ = gridkit.no_such_thing
+
+
+def test_a_city_gets_one_page_per_street_office_and_an_index(sample, sample_layers, tmp_path):
+    from gridkit.maps import save_office_maps  # noqa: PLC0415
+
+    grids, prepared, *_ = sample_layers
+    offices = sample.communities.assign(street_office=["东", "东", "西", "西", "西"])
+    pages = save_office_maps(tmp_path / "city", grids, prepared, communities=offices, streets=sample.streets,
+                             limit_mb=15)
+    assert sorted(p.name for p in pages) == ["东.html", "西.html"]
+    index = (tmp_path / "city" / "index.html").read_text(encoding="utf-8")
+    assert "东.html" in index
+    assert "西.html" in index
+    east = set(offices.loc[offices["street_office"] == "东", "community_id"])
+    page = pages[0].read_text(encoding="utf-8")
+    for row in grids.itertuples():
+        assert (row.grid_id in page) == (row.community_id in east)
+    assert all(p.stat().st_size < 15e6 for p in [*pages, tmp_path / "city" / "index.html"])
+    assert "cdn.jsdelivr" not in page  # offline like every page
+    # without an office column, a 15-digit code names its street (6 district + 3 street digits)
+    from gridkit._maps_city import office_keys  # noqa: PLC0415
+
+    assert set(office_keys(grids)) == {"510107003"}

@@ -12,6 +12,7 @@ from gridkit.cli import export as _export  # noqa: F401
 from gridkit.cli import incidents as _incidents  # noqa: F401
 from gridkit.cli import partition as _partition  # noqa: F401
 from gridkit.cli import regenerate as _regenerate  # noqa: F401
+from gridkit.cli import report as _report  # noqa: F401
 from gridkit.cli import routes as _routes  # noqa: F401
 from gridkit.cli import run as _run  # noqa: F401
 from gridkit.cli import validate as _validate_cli  # noqa: F401

@@ -121,7 +121,8 @@ app = GuardedTyper(
     "  gridkit partition --communities c.geojson --buildings b.geojson --streets s.geojson "
     "--out grids.geojson --assignment assignment.csv\n\n"
     "  gridkit routes --grids grids.geojson --osm district.osm.pbf --out routes.geojson\n\n"
-    "  gridkit map --grids grids.geojson --incidents incidents.csv --offline --out map.html",
+    "  gridkit map --grids grids.geojson --incidents incidents.csv --streets s.geojson --out map.html\n\n"
+    "  gridkit report --from-run gridkit-out --communities c.geojson --title 锦官街道 --out report.pdf",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,

@@ -12,6 +12,8 @@ from rich.table import Table
 from gridkit import io
 from gridkit.cli._common import DEFAULT_LANG, EXIT_INVARIANT, Lang, _fail_input, app, console
 from gridkit.errors import GridkitError
+from gridkit.i18n import escape
+from gridkit.tables import write_table
 
 MESSAGES = {
     "zh": {"read": "读入", "in_grids": "网格内", "outside": "网格外", "rejected": "剔除", "flagged": "有问题但保留",
@@ -75,13 +77,13 @@ def incidents_command(
         result = prepare_incidents(incidents, layer, coords=coords)
         stats = grid_stats(result, layer, sla=sla, period=period)
         if out.suffix.lower() == ".csv":
-            io.write_csv(stats, out)
+            write_table(stats, out)
         else:  # .geojson / .gpkg: the grids with their statistics (one period per row when --period)
             keep = [c for c in stats.columns if c not in layer.columns or c == "grid_id"]
             io.write_layer(layer[["grid_id", layer.geometry.name]].merge(stats[keep], on="grid_id"), out,
                            layer="grid_stats")
         if quality_out is not None:
-            io.write_csv(result.quality, quality_out)
+            write_table(result.quality, quality_out)
         if hotspots_out is not None:
             whole = stats if period is None else grid_stats(result, layer, sla=sla)
             spots = hotspots(layer, whole, alpha=alpha)
@@ -107,22 +109,34 @@ def map_command(
     = None,
     routes: Annotated[Path | None, typer.Option(help="Patrol routes (lines) / 巡查路线")] = None,
     wardens: Annotated[Path | None, typer.Option(help="Wardens CSV (lon/lat) or points / 网格员")] = None,
+    communities: Annotated[Path | None, typer.Option(help="Community boundaries with names / 社区边界")] = None,
+    buildings: Annotated[Path | None, typer.Option(help="Building outlines, drawn as context / 建筑轮廓")] = None,
+    streets: Annotated[Path | None, typer.Option(help="Streets with names, drawn as context / 街巷")] = None,
     column: Annotated[str | None, typer.Option(help="Column that colours the grids (default tier)")] = None,
     sla: Annotated[Path | None, typer.Option(help="sla.toml for the tiers / 时限与分级")] = None,
     time_slider: Annotated[str, typer.Option(help="Heat-map time slider: month, week or none")] = "month",
     hotspots: Annotated[bool, typer.Option(help="Add the Gi* hot-spot layer / 热点图层")] = True,
     coords: Coords = "wgs84",
-    offline: Annotated[bool, typer.Option(help="Page that needs no network: assets inlined, no basemap / 离线")]
-    = False,
+    online: Annotated[bool, typer.Option("--online", help="Load Leaflet from its CDN instead of inlining it "
+                                         "(the page then needs the internet) / 在线加载")] = False,
+    offline: Annotated[bool, typer.Option("--offline", hidden=True, help="The default (kept for old scripts)")]
+    = True,
+    tiles: Annotated[str | None, typer.Option(help="Basemap tile URL template, e.g. an intranet 天地图 "
+                                              "http://host/{z}/{x}/{y}.png (none by default) / 底图")] = None,
+    tiles_crs: Annotated[str, typer.Option(help="wgs84, or gcj02 when the tiles are in GCJ-02")] = "wgs84",
+    paper: Annotated[str, typer.Option(help="Paper the page prints on, landscape: A4 or A3")] = "A4",
     title: Annotated[str | None, typer.Option(help="Title, e.g. the district name / 标题")] = None,
     show: Annotated[str | None, typer.Option(
-        help="Layers shown at first: grids,hotspots,heat,kde,routes,wardens / 默认显示图层")] = None,
+        help="Layers shown at first: grids,hotspots,heat,kde,routes,wardens,buildings,streets,street_names,"
+             "communities,office / 默认显示图层")] = None,
     lang: Lang = DEFAULT_LANG,
 ) -> None:
-    """Map of grids, incidents, hot spots, routes and wardens / 网格事件地图.
+    """Map of grids over the district's streets and buildings, with incidents and wardens / 网格事件地图.
 
-    Example: gridkit map --grids grids.geojson --incidents incidents.csv --wardens wardens.csv
-    --lang zh --offline --out map.html
+    The page needs no network (Leaflet inlined, no basemap) unless --online or --tiles.
+
+    Example: gridkit map --grids grids.geojson --communities communities.geojson --streets streets.geojson
+    --buildings buildings.geojson --incidents incidents.csv --wardens wardens.csv --out map.html
     """
     import pandas as pd  # noqa: PLC0415
 
@@ -131,26 +145,30 @@ def map_command(
     from gridkit.maps import map as grid_map  # noqa: PLC0415
     from gridkit.maps import save_map  # noqa: PLC0415
 
+    del offline  # offline is the default; --online opts out
     try:
         layer = io.read_layer(grids, label="grids")
         points, spots = None, None
         if incidents is not None:
-            result = prepare_incidents(incidents, layer, coords=coords)
-            stats = grid_stats(result, layer, sla=sla)
+            points = prepare_incidents(incidents, layer, coords=coords)
+            stats = grid_stats(points, layer, sla=sla)
             layer = layer.merge(stats[[c for c in stats.columns if c not in layer.columns or c == "grid_id"]],
                                 on="grid_id", how="left")
-            points = result.incidents
             spots = gi_star(layer, "count") if hotspots else None
+        context = {name: io.read_layer(path, label=name) if path is not None else None
+                   for name, path in (("communities", communities), ("buildings", buildings), ("streets", streets))}
         route_layer = io.read_layer(routes, label="routes") if routes is not None else None
         warden_layer = None
         if wardens is not None:
             warden_layer = pd.read_csv(wardens, dtype={"warden_id": str, "grid_id": str}) \
                 if wardens.suffix.lower() == ".csv" else io.read_layer(wardens, label="wardens")
         fmap = grid_map(layer, points, spots, route_layer, warden_layer, column=column, lang=lang,
-                        offline=offline, time_slider=None if time_slider == "none" else time_slider,
-                        tiles=None if offline else "OpenStreetMap", sla=sla, title=title,
-                        show=show.split(",") if show else None)
-        save_map(fmap, out, offline=offline)
+                        offline=not online, time_slider=None if time_slider == "none" else time_slider,
+                        tiles=tiles, tiles_crs=tiles_crs, sla=sla, title=title, paper=paper,
+                        show=show.split(",") if show else None, **context)
+        save_map(fmap, out, offline=not online)
     except GridkitError as exc:
         raise _fail_input(exc, lang) from exc
+    for notice in fmap.gridkit_notices:
+        console.print(f"[yellow]⚠[/] {escape(notice)}")
     console.print(f"{_m(lang, 'wrote')} → {out}")

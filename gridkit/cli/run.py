@@ -59,6 +59,7 @@ ITEMS_ZH = {
     "grids without a route": "无路线网格", "read": "读入", "in_grids": "落入网格", "outside": "网格外",
     "rejected": "拒收", "flagged": "标记", "data-quality rows": "数据质量问题", "green grids": "绿色网格",
     "orange grids": "橙色网格", "red grids": "红色网格", "hot spots (FDR)": "热点(FDR)",
+    "overloaded wardens": "超负荷网格员",
     # programme stages (gridkit.programme)
     "unit cells": "万米单元数", "cells per grid": "每格单元数", "median cell m²": "单元面积中位数(平方米)",
     "people placed": "已安排人员", "required / placed / short": "需配/已配/缺员", "working days": "工作日",

@@ -18,6 +18,7 @@ from gridkit.coverage import InfeasibleCoverError, coverage, site_stations
 from gridkit.errors import GridkitError, GridkitWarning, InputDataError
 from gridkit.i18n import escape
 from gridkit.spatial import polygon_holding, representative_points
+from gridkit.tables import write_table
 from gridkit.wardens import WardenPlan, assign_wardens, building_wardens, read_roster
 
 MESSAGES = {
@@ -109,9 +110,9 @@ def wardens_command(
             plan = assign_wardens(grid_layer, read_roster(roster, district=grid_layer), rule=rule, graph=graph,
                                   incidents=events, streets=street_layer if street_layer is not None else graph,
                                   part_time_fte=part_time_fte, team_same_community=False if team_free else None)
-        io.write_csv(plan.assignment, out)
+        write_table(plan.assignment, out)
         if per_warden is not None:
-            io.write_csv(plan.per_warden, per_warden)
+            write_table(plan.per_warden, per_warden)
         if grids_out is not None:
             io.write_layer(plan.grids, grids_out, layer="grids")
     except GridkitError as exc:
@@ -185,7 +186,7 @@ def coverage_command(
                 assignment["warden_id"].isin(set(roster["warden_id"]))))
         result = coverage(bld, roster, graph, minutes=minutes, metres=metres, speed_kmh=speed_kmh,
                           assignment=assignment)
-        io.write_csv(result.buildings, out)
+        write_table(result.buildings, out)
         if uncovered is not None:
             io.write_layer(result.uncovered, uncovered, layer="uncovered")
     except GridkitError as exc:
@@ -229,7 +230,7 @@ def stations_command(
                                speed_kmh=speed_kmh)
         io.write_layer(result.selected, out, layer="stations")
         if buildings_out is not None:
-            io.write_csv(result.buildings, buildings_out)
+            write_table(result.buildings, buildings_out)
     except InfeasibleCoverError as exc:
         console.print(f"[bold red]{_m(lang, 'no_cover')}:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVARIANT) from exc
