@@ -90,8 +90,9 @@ def partition_around_locked(
         Grids of the whole communities (locked ones flagged ``locked``), assignment, report (with
         ``n_locked`` and a note where a lock puts a grid out of the tolerance).
     """
-    comm = read_layer(communities, label="communities")
-    bld = read_layer(buildings, label="buildings")
+    encoding = options.get("encoding")  # the same decoding as the partition of the rest
+    comm = read_layer(communities, label="communities", encoding=encoding)  # type: ignore[arg-type]
+    bld = read_layer(buildings, label="buildings", encoding=encoding)  # type: ignore[arg-type]
     id_col = columns.get("community_id", "community_id")
     bid_col = columns.get("building_id", "building_id")
     hh_col = columns.get("households", "households")
@@ -252,8 +253,9 @@ def regenerate_around_locked(
     previous_assignment, communities, buildings, streets, columns, register, options
         As for ``regenerate``.
     """
-    comm = read_layer(communities, label="communities")
-    bld = read_layer(buildings, label="buildings")
+    encoding = options.get("encoding")  # the same decoding as the partition of the rest
+    comm = read_layer(communities, label="communities", encoding=encoding)  # type: ignore[arg-type]
+    bld = read_layer(buildings, label="buildings", encoding=encoding)  # type: ignore[arg-type]
     id_col = columns.get("community_id", "community_id")
     bid_col = columns.get("building_id", "building_id")
     links = (previous_assignment.copy() if isinstance(previous_assignment, pd.DataFrame)

@@ -184,7 +184,9 @@ def partition(  # noqa: PLR0913 - keyword-only options, as in osmnx
             return partition_around_locked(
                 partition, communities, buildings, streets, locked=keep, columns=names, tolerance=tolerance, by=by,
                 target=target, n_grids=n_grids, seed=seed, crs=crs, outside=outside, split_share=split_share,
-                interior_penalty=interior_penalty, progress=progress)
+                interior_penalty=interior_penalty, progress=progress, overlapping=overlapping, encoding=encoding,
+                sequence_digits=sequence_digits, workers=workers, client=client, scheduler=scheduler,
+                batch_by=batch_by)
     options = PartitionOptions(parse_measure(by, target), tolerance=tolerance, n_grids=n_grids, seed=seed,
                                split_share=split_share, interior_penalty=interior_penalty,
                                sequence_digits=sequence_digits)

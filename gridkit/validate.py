@@ -30,8 +30,7 @@ import shapely
 
 from gridkit import _validate
 from gridkit.crs import WGS84, local_metric_crs
-from gridkit.errors import InputDataError
-from gridkit.io import read_layer, repair_polygons
+from gridkit.io import read_layer, read_table, repair_polygons
 from gridkit.metrics import HARD_LIMIT, deviations, overlapping_pairs
 from gridkit.spatial import polygon_holding, representative_points
 
@@ -289,13 +288,10 @@ def _manifest_beside(grids: Any) -> Path | None:
 def _read_assignment(assignment: Any) -> pd.DataFrame:
     if isinstance(assignment, pd.DataFrame):
         links = pd.DataFrame(assignment).copy()
-        source = links.attrs.get("source", "<assignment>")
+        links.attrs.setdefault("source", "<assignment>")
     else:
-        source = str(assignment)
-        if not Path(assignment).exists():
-            raise InputDataError("assignment file does not exist", source=source)
-        links = pd.read_csv(assignment, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-        links.attrs["source"] = source
+        # the one CSV reader: encoding detected (GBK from Excel too), ragged rows named, file named
+        links = read_table(assignment, dtype=str, keep_default_na=False, na_values=[""], label="assignment")
     _validate.require_columns(links, ["building_id", "grid_id"], label="assignment")
     links["building_id"] = links["building_id"].astype(str)
     links["grid_id"] = links["grid_id"].astype("string")

@@ -151,3 +151,14 @@ def test_regenerate_keeps_locked_grids(district, plans):
     assert hard_failures(metrics) == []
     assert result.summary["n_locked"] == 1
     assert 0 <= result.summary["churn"] <= 1
+
+
+def test_locked_partition_keeps_the_other_options(district, plans):
+    """Options beside the lock (here 4-digit sequences) reach the partition of the rest."""
+    d = district
+    code = plans.grids["grid_id"].iloc[0]
+    result = gridkit.partition(d.communities, d.buildings, d.streets, target=300, locked=plans.grids,
+                               locked_codes=[code], sequence_digits=4)
+    free = result.grids[~result.grids["locked"].astype(bool)]
+    assert len(free)
+    assert free["grid_id"].str.fullmatch(r".*\D\d{4}|\d{16}").all()

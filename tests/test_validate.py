@@ -182,3 +182,13 @@ def test_check_inputs_cli(tmp_path, sample):
     assert set(errors["layer"]) == {"communities", "buildings"}  # both found in one run
     assert "'C01' and 'C02'" in errors["message"].str.cat()
     assert "'B00000'" in errors["message"].str.cat()
+
+
+def test_assignment_written_by_excel_in_gbk_is_read(tmp_path, sample, sample_result):
+    """An assignment CSV saved by Excel on a Chinese Windows (GBK) is decoded, not a crash."""
+    links = sample_result.assignment.copy()
+    links["备注"] = "已核实"  # a note column in Chinese, as planners add
+    path = tmp_path / "assignment.csv"
+    path.write_bytes(links.to_csv(index=False).encode("gbk"))
+    found = validate_plan(sample_result.grids, sample.communities, sample.buildings, path)
+    assert found.errors.empty, found.errors

@@ -12,11 +12,13 @@ from rich.table import Table
 
 from gridkit import io
 from gridkit.cli._common import (
+    DEFAULT_LANG,
     EXIT_INPUT,
     EXIT_INVARIANT,
     BuildingIdCol,
     By,
     CommunityIdCol,
+    Encoding,
     HouseholdsCol,
     Lang,
     PopulationCol,
@@ -26,6 +28,7 @@ from gridkit.cli._common import (
     app,
     console,
 )
+from gridkit.columns import standard_columns
 from gridkit.metrics import evaluate, hard_failures
 from gridkit.preflight import check_inputs
 from gridkit.validate import validate_plan
@@ -64,7 +67,8 @@ def validate_command(
     building_id_col: BuildingIdCol = None,
     households_col: HouseholdsCol = None,
     population_col: PopulationCol = None,
-    lang: Lang = "zh",
+    encoding: Encoding = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> None:
     """Check a plan from its geometry and buildings; exit 1 naming every grid that fails / 校验网格.
 
@@ -75,18 +79,19 @@ def validate_command(
     Example: gridkit validate grids.geojson --communities c.geojson --buildings b.geojson
     --assignment assignment.csv --report problems.csv
     """
-    columns = _columns(community_id=community_id_col, building_id=building_id_col, households=households_col,
-                       population=population_col)
-    found = validate_plan(grids, communities, buildings, assignment, by=by, tolerance=tolerance,
-                          balance_limit=balance_limit, columns=columns)
-    grid_layer = io.read_layer(grids, label="grids")
-    comm = io.read_layer(communities, label="communities")
-    if community_id_col:
-        comm = comm.rename(columns={community_id_col: "community_id"})
-    bld = io.read_layer(buildings, label="buildings").rename(columns={v: k for k, v in columns.items()}) \
-        if buildings else None
-    links = pd.read_csv(assignment, dtype=str, encoding="utf-8-sig") if assignment is not None else None
-    street_layer = io.read_layer(streets, label="streets") if streets else None
+    # every layer read once, with the same decoding and column rules, for the check and the metrics
+    comm = standard_columns(io.read_layer(communities, label="communities", encoding=encoding),
+                            {"community_id": community_id_col}, label="communities")
+    bld = None
+    if buildings is not None:
+        bld = standard_columns(io.read_layer(buildings, label="buildings", encoding=encoding),
+                               {"building_id": building_id_col, "households": households_col,
+                                "population": population_col}, label="buildings")
+    links = io.read_table(assignment, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding,
+                          label="assignment") if assignment is not None else None
+    found = validate_plan(grids, comm, bld, links, by=by, tolerance=tolerance, balance_limit=balance_limit)
+    grid_layer = io.read_layer(grids, label="grids", encoding=encoding)
+    street_layer = io.read_layer(streets, label="streets", encoding=encoding) if streets else None
     table = evaluate(grid_layer, comm, bld, links, streets=street_layer, by=by, tolerance=tolerance)
     if out is not None:
         io.write_csv(table, out)
